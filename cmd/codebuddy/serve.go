@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/codebuddy-dev/codebuddy/auth"
+	"github.com/codebuddy-dev/codebuddy/config"
+	"github.com/codebuddy-dev/codebuddy/httpapi"
+	"github.com/codebuddy-dev/codebuddy/ratelimit"
+	"github.com/codebuddy-dev/codebuddy/sqlstore"
+	"github.com/codebuddy-dev/codebuddy/web"
+)
+
+// Main holds the running program's parts, built by Open and released by Close.
+type Main struct {
+	Config *config.Config
+	Log    *slog.Logger
+	DB     *sqlstore.DB
+	Auth   *auth.Service
+	HTTP   *httpapi.Server
+
+	server   *http.Server
+	listener net.Listener
+	closers  []func() error
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToLower(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.ToLower(cfg.LogFormat) == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Open connects every dependency and builds the HTTP server.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, error) {
+	m := &Main{Config: cfg, Log: log}
+	if cfg.SentryDSN != "" {
+		if err := sentry.Init(sentry.ClientOptions{Dsn: cfg.SentryDSN, Release: version, Environment: cfg.Environment}); err != nil {
+			return nil, fmt.Errorf("sentry: %w", err)
+		}
+		m.closers = append(m.closers, func() error { sentry.Flush(2 * time.Second); return nil })
+		log.Info("sentry error reporting on")
+	}
+	db, err := sqlstore.Open(ctx, sqlstore.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.DB = db
+	m.closers = append(m.closers, db.Close)
+	log.Info("database ready", "engine", db.Engine())
+
+	now := func() time.Time { return time.Now().UTC() }
+	m.Auth, err = auth.New(auth.Options{Users: db, Tokens: db, SessionTTL: cfg.SessionTTL,
+		HashConcurrency: cfg.HashConcurrency, Now: now,
+		Failures: ratelimit.NewWindow(nil, cfg.LoginFailures, time.Hour, now)})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	m.HTTP = httpapi.New(httpapi.Options{
+		Config: cfg, Auth: m.Auth, Users: db, Logger: log, Registry: reg, Web: web.Dist(), Version: version, Now: now,
+		Checks: []httpapi.Check{{Name: "database", Check: db.Ping}},
+	})
+	return m, nil
+}
+
+// Close releases everything Open acquired, in reverse order.
+func (m *Main) Close() error {
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		errs = append(errs, m.closers[i]())
+	}
+	m.closers = nil
+	return errors.Join(errs...)
+}
+
+// Listen binds the configured address (separate from Serve so tests learn the port).
+func (m *Main) Listen() error {
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", m.Config.Addr, err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           m.HTTP,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr is the bound address.
+func (m *Main) Addr() net.Addr { return m.listener.Addr() }
+
+// Serve runs until ctx ends, then shuts down gracefully.
+func (m *Main) Serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if m.Config.TLSCert != "" {
+			m.server.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			err = m.server.ServeTLS(m.listener, m.Config.TLSCert, m.Config.TLSKey)
+		} else {
+			err = m.server.Serve(m.listener)
+		}
+		errc <- err
+	}()
+	m.Log.Info("serving", "addr", m.listener.Addr().String(), "base_url", m.Config.BaseURL, "tls", m.Config.TLSCert != "", "version", version)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	m.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	if err := m.server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, stderr io.Writer) error {
+	cfg, err := config.FromOS()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	m, err := Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Listen(); err != nil {
+		return err
+	}
+	return m.Serve(ctx)
+}
