@@ -67,7 +67,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{log: log, Now: func() time.Time { return time.Now().UTC() }, NewID: newID}
+	// Both engines keep microseconds; truncating here makes what is returned equal what was stored.
+	db := &DB{log: log, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }, NewID: newID}
 	var err error
 	if opts.URL == "" || strings.HasPrefix(opts.URL, "sqlite:") || strings.HasPrefix(opts.URL, "file:") {
 		err = db.openSQLite(opts)

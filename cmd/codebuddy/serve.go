@@ -65,7 +65,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 	m.closers = append(m.closers, db.Close)
 	log.Info("database ready", "engine", db.Engine())
 
-	now := func() time.Time { return time.Now().UTC() }
+	now := db.Now
 	m.Auth, err = auth.New(auth.Options{Users: db, Tokens: db, SessionTTL: cfg.SessionTTL,
 		HashConcurrency: cfg.HashConcurrency, Now: now,
 		Failures: ratelimit.NewWindow(nil, cfg.LoginFailures, time.Hour, now)})

@@ -1,0 +1,42 @@
+# CodeBuddy — `make run` starts the server on the embedded defaults, `make test` runs everything.
+GO       ?= go
+NPM      ?= npm
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+WEB_SRC  := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json web/vite.config.ts web/tsconfig.json
+GOTESTFLAGS ?=
+
+.PHONY: run build web test test-go test-web vet bench load clean
+
+run: web/dist/index.html
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/codebuddy serve
+
+build: web/dist/index.html
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/codebuddy ./cmd/codebuddy
+
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && $(NPM) run build
+
+test: vet test-go test-web
+
+vet:
+	$(GO) vet ./...
+
+# Every Go test with the race detector; each package prints its coverage.
+test-go:
+	$(GO) test -race -cover -timeout 30m $(GOTESTFLAGS) ./...
+
+test-web: web/node_modules/.package-lock.json
+	cd web && $(NPM) test
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+clean:
+	rm -rf bin coverage web/dist/assets web/dist/index.html
