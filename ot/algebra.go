@@ -23,7 +23,7 @@ func (c *ChangeSet) Map(other *ChangeSet, before bool) (*ChangeSet, error) {
 // coordinates after b. inserted remembers the section of a whose text has
 // already been emitted, since one change of a may be visited in pieces.
 func mapSet(setA, setB *ChangeSet, before bool) (*ChangeSet, error) {
-	var out builder
+	out := newBuilder(setA, setB)
 	a, b := newIter(setA), newIter(setB)
 	for inserted := -1; ; {
 		switch {
@@ -107,7 +107,7 @@ func (c *ChangeSet) Compose(next *ChangeSet) (*ChangeSet, error) {
 // change is being emitted in several pieces, so the pieces are joined into
 // one section as CodeMirror does.
 func composeSets(setA, setB *ChangeSet) (*ChangeSet, error) {
-	var out builder
+	out := newBuilder(setA, setB)
 	a, b := newIter(setA), newIter(setB)
 	for open := false; ; {
 		switch {

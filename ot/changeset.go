@@ -135,6 +135,17 @@ type builder struct {
 	inserted [][]uint16
 }
 
+// newBuilder sizes a builder for the result of combining a and b, which
+// rarely has more sections than both together; sizing up front keeps
+// mapping a small edit at a couple of allocations.
+func newBuilder(a, b *ChangeSet) builder {
+	out := builder{sections: make([]int, 0, len(a.sections)+len(b.sections))}
+	if n := len(a.inserted) + len(b.inserted); n > 0 {
+		out.inserted = make([][]uint16, 0, n)
+	}
+	return out
+}
+
 func (b *builder) set() *ChangeSet {
 	return &ChangeSet{sections: b.sections, inserted: b.inserted}
 }
