@@ -117,7 +117,7 @@ func TestLengthMismatch(t *testing.T) {
 	}
 	// A set whose text is shorter than its section says can only be built
 	// inside the package; composing it must return, not panic or loop.
-	bogus := &ChangeSet{sections: []int{2, 5}, inserted: [][]uint16{{'a'}}}
+	bogus := newSet([]int{2, 5}, [][]uint16{{'a'}})
 	_, _ = bogus.Compose(mustParse(t, []byte(`[[5]]`)))
 }
 

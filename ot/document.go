@@ -28,7 +28,9 @@ type Doc struct {
 }
 
 // NewDoc returns a document holding s. Invalid UTF-8 in s becomes U+FFFD,
-// as it would in the browser.
+// as it would in the browser. Line breaks are kept as they are: CodeMirror
+// turns "\r\n" and "\r" into "\n" when it loads a document, so content
+// sent to browsers must already use "\n" or lengths will disagree.
 func NewDoc(s string) *Doc {
 	d := &Doc{}
 	units := make([]uint16, 0, len(s))
@@ -249,4 +251,41 @@ func appendChunks(dst [][]uint16, units []uint16) [][]uint16 {
 		units = units[n:]
 	}
 	return dst
+}
+
+// ChangesTo returns a change set that turns d into text, replacing only
+// the part between their longest common prefix and suffix (never inside a
+// surrogate pair), so that cursors elsewhere keep their place. Meant for
+// whole-content replacement (a PATCH of a file) going through the same log
+// as live edits.
+func (d *Doc) ChangesTo(text string) *ChangeSet {
+	cur := make([]uint16, 0, d.length)
+	for _, c := range d.chunks {
+		cur = append(cur, c...)
+	}
+	next := make([]uint16, 0, len(text))
+	for _, r := range text {
+		next = utf16.AppendRune(next, r)
+	}
+	p := 0
+	for p < len(cur) && p < len(next) && cur[p] == next[p] {
+		p++
+	}
+	if p > 0 && isHigh(cur[p-1]) {
+		p-- // the pairs differ in their low halves
+	}
+	s := 0
+	for s < len(cur)-p && s < len(next)-p && cur[len(cur)-1-s] == next[len(next)-1-s] {
+		s++
+	}
+	if s > 0 && isLow(cur[len(cur)-s]) {
+		s--
+	}
+	var b builder
+	b.addSection(p, -1, false)
+	ins := next[p : len(next)-s]
+	b.addSection(len(cur)-p-s, len(ins), false)
+	b.addInsert(append([]uint16(nil), ins...))
+	b.addSection(s, -1, false)
+	return b.set()
 }

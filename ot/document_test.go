@@ -49,9 +49,9 @@ func TestDocApplyRejects(t *testing.T) {
 		{"delete ends inside pair", "a😀b", mustParse(t, []byte(`[[2],2]`)), ErrSurrogate},
 		{"replace ends inside pair", "😀😀", mustParse(t, []byte(`[[3,"x"],1]`)), ErrSurrogate},
 		// Built directly: Parse already refuses these texts.
-		{"lone high inserted", "ab", &ChangeSet{sections: []int{1, -1, 0, 1, 1, -1}, inserted: [][]uint16{nil, {0xd800}}}, ErrSurrogate},
-		{"lone low inserted", "ab", &ChangeSet{sections: []int{0, 2, 2, -1}, inserted: [][]uint16{{'x', 0xdc00}}}, ErrSurrogate},
-		{"reversed pair inserted", "", &ChangeSet{sections: []int{0, 2}, inserted: [][]uint16{{0xde00, 0xd83d}}}, ErrSurrogate},
+		{"lone high inserted", "ab", newSet([]int{1, -1, 0, 1, 1, -1}, [][]uint16{nil, {0xd800}}), ErrSurrogate},
+		{"lone low inserted", "ab", newSet([]int{0, 2, 2, -1}, [][]uint16{{'x', 0xdc00}}), ErrSurrogate},
+		{"reversed pair inserted", "", newSet([]int{0, 2}, [][]uint16{{0xde00, 0xd83d}}), ErrSurrogate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,5 +167,38 @@ func TestDocDeleteEverythingThenType(t *testing.T) {
 	}
 	if d.String() != "a" {
 		t.Errorf("got %q", d.String())
+	}
+}
+
+func TestChangesTo(t *testing.T) {
+	tests := []struct {
+		from, to string
+		want     string
+	}{
+		{"", "", `[]`},
+		{"abc", "abc", `[3]`},
+		{"", "new\nfile", `[[0,"new","file"]]`},
+		{"abc", "", `[[3]]`},
+		{"hello world", "hello brave world", `[6,[0,"brave "],5]`},
+		{"aaa", "aa", `[2,[1]]`},
+		// Same high half, different low half: the whole pair is replaced.
+		{"x😀y", "x😁y", `[1,[2,"😁"],1]`},
+		// Same low half, different high half (U+1F600 vs U+10600).
+		{"x😀y", "x\U00010600y", "[1,[2,\"\U00010600\"],1]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.from+"->"+tt.to, func(t *testing.T) {
+			d := NewDoc(tt.from)
+			cs := d.ChangesTo(tt.to)
+			if cs.String() != tt.want {
+				t.Errorf("changes %s, want %s", cs, tt.want)
+			}
+			if err := d.Apply(cs); err != nil {
+				t.Fatal(err)
+			}
+			if d.String() != tt.to {
+				t.Errorf("applied: %q", d.String())
+			}
+		})
 	}
 }

@@ -206,10 +206,12 @@ func (p *parser) changeSet() (*ChangeSet, error) {
 		return nil, p.errorf("expected an array, got %s", describe(p.peek()))
 	}
 	p.pos++
-	var sections []int
+	// Typical pushes are a keystroke: three elements, a few units of text.
+	sections := make([]int, 0, 8)
 	// textEnd[k] is the end offset in p.text of section k's text, for
 	// sections that insert; -1 otherwise.
-	var textEnd []int
+	textEnd := make([]int, 0, 4)
+	p.text = make([]uint16, 0, 16)
 	lenBefore, lenAfter := 0, 0
 	for elem := 0; ; elem++ {
 		c := p.peek()
@@ -298,7 +300,7 @@ func (p *parser) changeSet() (*ChangeSet, error) {
 	if c := p.peek(); c != 0 {
 		return nil, p.errorf("unexpected %s after the change set", describe(c))
 	}
-	cs := &ChangeSet{sections: sections}
+	var inserted [][]uint16
 	if len(p.text) > 0 {
 		last := 0
 		for k := len(textEnd) - 1; k >= 0; k-- {
@@ -307,16 +309,16 @@ func (p *parser) changeSet() (*ChangeSet, error) {
 				break
 			}
 		}
-		cs.inserted = make([][]uint16, last+1)
+		inserted = make([][]uint16, last+1)
 		start := 0
 		for k := 0; k <= last; k++ {
 			if end := textEnd[k]; end >= 0 {
-				cs.inserted[k] = p.text[start:end:end]
+				inserted[k] = p.text[start:end:end]
 				start = end
 			}
 		}
 	}
-	return cs, nil
+	return newSet(sections, inserted), nil
 }
 
 // length reads a non-negative JSON integer.

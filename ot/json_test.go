@@ -141,7 +141,7 @@ func TestJSONInterfaces(t *testing.T) {
 // half when fed change sets that split pairs; the printer must still emit
 // what JSON.stringify would.
 func TestAppendJSONLoneSurrogate(t *testing.T) {
-	cs := &ChangeSet{sections: []int{0, 3}, inserted: [][]uint16{{0xd83d, 'a', 0xde00}}}
+	cs := newSet([]int{0, 3}, [][]uint16{{0xd83d, 'a', 0xde00}})
 	if got, want := cs.String(), `[[0,"\ud83da\ude00"]]`; got != want {
 		t.Errorf("got %s want %s", got, want)
 	}
