@@ -83,7 +83,7 @@ type tokensOutput struct {
 	}
 }
 
-type idPath struct {
+type IDPath struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
@@ -222,7 +222,7 @@ func (s *Server) routeAuth() {
 	huma.Register(s.api, huma.Operation{OperationID: "delete-token", Method: http.MethodDelete, Path: "/api/tokens/{id}",
 		Summary: "Revoke a personal API token", Tags: tokTags, Security: security, DefaultStatus: http.StatusNoContent,
 		Errors: []int{401, 404}},
-		func(ctx context.Context, in *idPath) (*struct{}, error) {
+		func(ctx context.Context, in *IDPath) (*struct{}, error) {
 			u, err := s.requireUser(ctx)
 			if err != nil {
 				return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/codebuddy-dev/codebuddy/auth"
 	"github.com/codebuddy-dev/codebuddy/config"
 	"github.com/codebuddy-dev/codebuddy/ratelimit"
+	"github.com/codebuddy-dev/codebuddy/workspace"
 )
 
 // Check is one readiness dependency.
@@ -41,6 +42,12 @@ type Options struct {
 	// NewCounter makes rate-limit counters; nil means in-process ones.
 	NewCounter func(window time.Duration) httprate.LimitCounter
 	Now        func() time.Time
+	// Workspace serves sessions, files, chat and notifications; nil leaves them out.
+	Workspace *workspace.Service
+	// Content replaces file contents through the live change log.
+	Content ContentReplacer
+	// Online reports which users are connected to a session.
+	Online func(sessionID string) map[string]bool
 }
 
 // Server is the HTTP handler.
@@ -60,6 +67,10 @@ type Server struct {
 	registerLimit *ratelimit.Window
 	now           func() time.Time
 
+	workspace *workspace.Service
+	content   ContentReplacer
+	online    func(sessionID string) map[string]bool
+
 	mux     *http.ServeMux
 	api     huma.API
 	handler http.Handler
@@ -69,7 +80,8 @@ type Server struct {
 // New builds the server and registers every route.
 func New(o Options) *Server {
 	s := &Server{cfg: o.Config, auth: o.Auth, users: o.Users, log: o.Logger, registry: o.Registry,
-		checks: o.Checks, version: o.Version, web: o.Web, now: o.Now}
+		checks: o.Checks, version: o.Version, web: o.Web, now: o.Now,
+		workspace: o.Workspace, content: o.Content, online: o.Online}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -108,6 +120,9 @@ func New(o Options) *Server {
 
 	s.routeOps()
 	s.routeAuth()
+	if s.workspace != nil {
+		s.routeSessions()
+	}
 
 	cop := http.NewCrossOriginProtection()
 	for _, origin := range s.cfg.Origins {

@@ -21,6 +21,7 @@ import (
 	"github.com/codebuddy-dev/codebuddy/ratelimit"
 	"github.com/codebuddy-dev/codebuddy/sqlstore"
 	"github.com/codebuddy-dev/codebuddy/web"
+	"github.com/codebuddy-dev/codebuddy/workspace"
 )
 
 // Main holds the running program's parts, built by Open and released by Close.
@@ -29,6 +30,7 @@ type Main struct {
 	Log    *slog.Logger
 	DB     *sqlstore.DB
 	Auth   *auth.Service
+	Work   *workspace.Service
 	HTTP   *httpapi.Server
 
 	server   *http.Server
@@ -73,9 +75,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 		m.Close()
 		return nil, err
 	}
+	m.Work = workspace.New(workspace.Options{Store: db, Now: now, Starter: starterFiles})
 	reg := prometheus.NewRegistry()
 	m.HTTP = httpapi.New(httpapi.Options{
 		Config: cfg, Auth: m.Auth, Users: db, Logger: log, Registry: reg, Web: web.Dist(), Version: version, Now: now,
+		Workspace: m.Work,
 		Checks: []httpapi.Check{{Name: "database", Check: db.Ping}},
 	})
 	return m, nil
