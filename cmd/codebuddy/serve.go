@@ -80,7 +80,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 	m.HTTP = httpapi.New(httpapi.Options{
 		Config: cfg, Auth: m.Auth, Users: db, Logger: log, Registry: reg, Web: web.Dist(), Version: version, Now: now,
 		Workspace: m.Work,
-		Checks: []httpapi.Check{{Name: "database", Check: db.Ping}},
+		Checks:    []httpapi.Check{{Name: "database", Check: db.Ping}},
 	})
 	return m, nil
 }
