@@ -27,23 +27,43 @@ type vectorCase struct {
 	MapPosA     [][3]int        `json:"mapPosA"`
 }
 
-func loadVectors(t testing.TB) []vectorCase {
+// wireUpdate is an update as the collab protocol carries it.
+type wireUpdate struct {
+	ClientID string          `json:"clientID"`
+	Changes  json.RawMessage `json:"changes"`
+}
+
+// rebaseCase: pushed updates made from doc, the updates the server
+// accepted since (some possibly the client's own), and what
+// @codemirror/collab's rebaseUpdates, called once per accepted update,
+// leaves of the pushed ones.
+type rebaseCase struct {
+	Doc      string       `json:"doc"`
+	Pushed   []wireUpdate `json:"pushed"`
+	Accepted []wireUpdate `json:"accepted"`
+	Result   []wireUpdate `json:"result"`
+	Final    string       `json:"final"`
+}
+
+type vectorFile struct {
+	Cases       []vectorCase `json:"cases"`
+	RebaseCases []rebaseCase `json:"rebaseCases"`
+}
+
+func loadVectors(t testing.TB) vectorFile {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file struct {
-		CodemirrorState string       `json:"codemirrorState"`
-		Cases           []vectorCase `json:"cases"`
-	}
+	var file vectorFile
 	if err := json.Unmarshal(raw, &file); err != nil {
 		t.Fatal(err)
 	}
-	if len(file.Cases) < 1000 {
-		t.Fatalf("only %d vector cases", len(file.Cases))
+	if len(file.Cases) < 1000 || len(file.RebaseCases) < 100 {
+		t.Fatalf("only %d + %d vector cases", len(file.Cases), len(file.RebaseCases))
 	}
-	return file.Cases
+	return file
 }
 
 func mustParse(t testing.TB, raw []byte) *ChangeSet {
@@ -59,7 +79,7 @@ func mustParse(t testing.TB, raw []byte) *ChangeSet {
 // round-trips, apply, compose, map both ways with both before flags, and
 // mapPos must all agree exactly.
 func TestVectors(t *testing.T) {
-	for i, vc := range loadVectors(t) {
+	for i, vc := range loadVectors(t).Cases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			a, b, c := mustParse(t, vc.A), mustParse(t, vc.B), mustParse(t, vc.C)
 			for _, cs := range []struct {
@@ -131,6 +151,52 @@ func TestVectors(t *testing.T) {
 						t.Errorf("mapPos(%d, %d) = %d, want %d", p[0], assoc, got, p[1+k])
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestRebaseVectors replays the server-side rebase cases: RebaseUpdates
+// must drop the same already-accepted updates and produce byte-identical
+// change sets, and the document must end up the same.
+func TestRebaseVectors(t *testing.T) {
+	parseAll := func(t *testing.T, ws []wireUpdate) []Update {
+		t.Helper()
+		out := make([]Update, len(ws))
+		for i, w := range ws {
+			out[i] = Update{ClientID: w.ClientID, Changes: mustParse(t, w.Changes)}
+		}
+		return out
+	}
+	for i, rc := range loadVectors(t).RebaseCases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			accepted := parseAll(t, rc.Accepted)
+			got, err := RebaseUpdates(parseAll(t, rc.Pushed), accepted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(rc.Result) {
+				t.Fatalf("%d updates left, want %d", len(got), len(rc.Result))
+			}
+			d := NewDoc(rc.Doc)
+			for _, u := range accepted {
+				if err := d.Apply(u.Changes); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for k, u := range got {
+				if u.ClientID != rc.Result[k].ClientID {
+					t.Errorf("update %d client %q, want %q", k, u.ClientID, rc.Result[k].ClientID)
+				}
+				if j := u.Changes.AppendJSON(nil); !bytes.Equal(j, rc.Result[k].Changes) {
+					t.Errorf("update %d: got %s want %s", k, j, rc.Result[k].Changes)
+				}
+				if err := d.Apply(u.Changes); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if d.String() != rc.Final {
+				t.Errorf("final document %q, want %q", d.String(), rc.Final)
 			}
 		})
 	}

@@ -1,12 +1,17 @@
 // Generates cross-implementation test vectors for the Go package ot/ from
 // the real CodeMirror change-set implementation.
 //
-// Generated with @codemirror/state 6.7.6 (Node 20). The Go tests replay
-// every case and must agree byte for byte, so regenerate only when moving to
-// a new @codemirror/state release on purpose:
+// Generated with @codemirror/state 6.7.6 and @codemirror/collab 6.1.1
+// (Node 20), the versions web/package.json pins. The Go tests replay every
+// case and must agree byte for byte, so regenerate only when moving to new
+// releases on purpose. From web/ with its dependencies installed:
+//
+//   node scripts/ot-vectors.mjs ../ot/testdata/vectors.json
+//
+// or from a scratch directory:
 //
 //   mkdir -p /tmp/otgen && cd /tmp/otgen && npm init -y >/dev/null &&
-//   npm install @codemirror/state@6.7.6 &&
+//   npm install @codemirror/state@6.7.6 @codemirror/collab@6.1.1 &&
 //   cp /path/to/web/scripts/ot-vectors.mjs . &&
 //   node ot-vectors.mjs /path/to/ot/testdata/vectors.json
 //
@@ -14,10 +19,13 @@
 
 import { writeFileSync } from "node:fs";
 import { ChangeSet, Text } from "@codemirror/state";
+import { rebaseUpdates } from "@codemirror/collab";
 
 const STATE_VERSION = "6.7.6";
+const COLLAB_VERSION = "6.1.1";
 const SEED = 20261128;
 const CASES = 2000;
+const REBASE_CASES = 300;
 
 // mulberry32: small, deterministic, good enough for test data.
 function rng(seed) {
@@ -72,8 +80,10 @@ const textOf = (s) => Text.of(s.split("\n"));
 // A random change set over s. Positions come from code point boundaries,
 // half the time from a small shared "hot" set so that concurrent change
 // sets often touch the same points (the tie-breaking cases).
-function randomChanges(s, hot) {
+function randomChanges(s, hotCandidates) {
   const bounds = boundaries(s);
+  // Hot points of another version of the text may not fit this one.
+  const hot = hotCandidates.filter((p) => bounds.includes(p));
   const choose = () => (hot.length && rand() < 0.5 ? pick(hot) : pick(bounds));
   if (rand() < 0.2) return rawChanges(bounds, choose);
   const n = int(5);
@@ -152,11 +162,70 @@ for (let i = 0; i < CASES; i++) {
   });
 }
 
+// Server-side rebase of a client's pushed updates over what was accepted
+// since their base version, as the server must do it: collab's
+// rebaseUpdates called once per accepted update, so nothing is composed
+// and already accepted updates of the client (same clientID, in order) are
+// dropped.
+function serverRebase(pushed, accepted) {
+  let ups = pushed;
+  for (const a of accepted) ups = rebaseUpdates(ups, [a]);
+  return ups;
+}
+
+const wire = (u) => ({ clientID: u.clientID, changes: u.changes.toJSON() });
+
+// A client "me" made one to three updates from doc; meanwhile the server
+// accepted foreign updates and possibly some of "me"'s (as after a lost
+// acknowledgement). The case records what the server must do with the
+// whole pushed list.
+const rebaseCases = [];
+for (let i = 0; i < REBASE_CASES; i++) {
+  const docStr = randomDoc();
+  const hot = hotPoints(docStr);
+  const pushed = [];
+  let clientDoc = textOf(docStr);
+  for (let n = 1 + int(3); n > 0; n--) {
+    const changes = randomChanges(clientDoc.toString(), hot);
+    pushed.push({ clientID: "me", changes });
+    clientDoc = changes.apply(clientDoc);
+  }
+  const accepted = [];
+  let serverDoc = textOf(docStr);
+  let own = 0;
+  for (let n = int(6); n > 0; n--) {
+    let update;
+    if (own < pushed.length && rand() < 0.3) {
+      // Accept the next own update the way the server would.
+      update = serverRebase(pushed.slice(0, own + 1), accepted)[0];
+      own++;
+    } else {
+      const s = serverDoc.toString();
+      update = { clientID: pick(["o1", "o2"]), changes: randomChanges(s, hot) };
+    }
+    accepted.push(update);
+    serverDoc = update.changes.apply(serverDoc);
+  }
+  const result = serverRebase(pushed, accepted);
+  let finalDoc = serverDoc;
+  for (const u of result) finalDoc = u.changes.apply(finalDoc);
+  rebaseCases.push({
+    doc: docStr,
+    pushed: pushed.map(wire),
+    accepted: accepted.map(wire),
+    result: result.map(wire),
+    final: finalDoc.toString(),
+  });
+}
+
 // One case per line: each nested value is then exactly the bytes
 // JSON.stringify(changeSet.toJSON()) gives, which the Go side compares.
 const out =
-  `{"generator":"web/scripts/ot-vectors.mjs","codemirrorState":"${STATE_VERSION}","seed":${SEED},"cases":[\n` +
+  `{"generator":"web/scripts/ot-vectors.mjs","codemirrorState":"${STATE_VERSION}",` +
+  `"codemirrorCollab":"${COLLAB_VERSION}","seed":${SEED},"cases":[\n` +
   cases.map((c) => JSON.stringify(c)).join(",\n") +
+  '\n],"rebaseCases":[\n' +
+  rebaseCases.map((c) => JSON.stringify(c)).join(",\n") +
   "\n]}\n";
 const path = process.argv[2];
 if (!path) {
@@ -164,4 +233,4 @@ if (!path) {
   process.exit(2);
 }
 writeFileSync(path, out);
-process.stderr.write(`wrote ${cases.length} cases, ${out.length} bytes to ${path}\n`);
+process.stderr.write(`wrote ${cases.length} + ${rebaseCases.length} cases, ${out.length} bytes to ${path}\n`);
