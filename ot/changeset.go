@@ -8,12 +8,13 @@
 //
 // A server handling a push uses it as:
 //
-//	cs, err := ot.Parse(raw, ot.Limits{})         // each pushed update's changes
-//	out, err := ot.RebaseUpdates(pushed, accepted) // over the updates accepted since the push's base version
+//	// pushed: []ot.Update from ot.Parse of each update's changes;
+//	// accepted: the updates committed since the push's base version.
+//	out, err := ot.RebaseUpdates(pushed, accepted)
 //	for _, u := range out {
-//		err = doc.Check(u.Changes)   // before committing it to the log
-//		log := u.Changes.AppendJSON(buf[:0]) // commit this, then
-//		doc.Apply(u.Changes)         // update the in-memory text and broadcast
+//		err = doc.Check(u.Changes)           // reject before committing
+//		rec := u.Changes.AppendJSON(buf[:0]) // commit rec as the next version
+//		err = doc.Apply(u.Changes)           // then update memory, broadcast rec
 //	}
 //
 // Values of type *ChangeSet are immutable and safe for concurrent use; a *Doc

@@ -37,6 +37,9 @@ type Update struct {
 // over every other accepted update, exactly as a client that receives those
 // updates one at a time maps its own unconfirmed ones, so both sides agree.
 // The result is in order; each element applies after the previous one.
+// A pushed update that does not fit the document at its base version gives
+// ErrLengthMismatch (or, when nothing is mapped, fails Doc.Check later).
+// Cost grows with len(pushed) × len(accepted) maps of small sets.
 func RebaseUpdates(pushed, accepted []Update) ([]Update, error) {
 	// foreign holds the accepted updates the client has not seen, each
 	// expressed so that the first applies to the client's document after
