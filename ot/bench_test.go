@@ -235,3 +235,46 @@ func TestBenchSessionConsistent(t *testing.T) {
 		t.Fatalf("bench document has %d units, want ~20k", n)
 	}
 }
+
+// BenchmarkApplySize applies keystrokes (type a character, then delete it
+// again, at random places) to documents of 20 KB and 2 MB, against the
+// naive flat-array rebuild of the same edits: the chunked Doc's cost
+// should hardly depend on the size.
+func BenchmarkApplySize(b *testing.B) {
+	for _, size := range []int{20_000, 2_000_000} {
+		var text strings.Builder
+		for text.Len() < size {
+			text.WriteString(benchDoc())
+		}
+		units := utf16.Encode([]rune(text.String()))
+		bounds := codePointBounds(units)
+		r := rand.New(rand.NewPCG(3, 4))
+		var edits []*ChangeSet
+		for range 1024 {
+			p := bounds[r.IntN(len(bounds))]
+			ins, _ := New(len(units), Change{From: p, To: p, Insert: "x"})
+			del, _ := New(len(units)+1, Change{From: p, To: p + 1})
+			edits = append(edits, ins, del)
+		}
+		b.Run(fmt.Sprintf("doc=%dKB/chunked", size/1000), func(b *testing.B) {
+			d := NewDoc(text.String())
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := d.Apply(edits[i%len(edits)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportUpdates(b)
+		})
+		b.Run(fmt.Sprintf("doc=%dKB/naive", size/1000), func(b *testing.B) {
+			cur := units
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				cur = naiveApply(cur, edits[i%len(edits)])
+			}
+			reportUpdates(b)
+		})
+	}
+}

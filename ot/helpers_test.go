@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,5 +209,10 @@ func checkInvariants(t testing.TB, d *Doc) {
 	}
 	if total != d.length {
 		t.Fatalf("chunks hold %d units, length says %d", total, d.length)
+	}
+	fresh := &Doc{chunks: d.chunks}
+	fresh.reindex()
+	if !slices.Equal(fresh.index, d.index) {
+		t.Fatalf("chunk index out of date:\n have %v\n want %v", d.index, fresh.index)
 	}
 }
