@@ -164,26 +164,28 @@ func TestEscapes(t *testing.T) {
 				}
 			}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			lim := small()
-			if tc.lim != nil {
-				tc.lim(&lim)
-			}
-			res := runScript(t, tc.script, lim)
-			expect(t, res, tc.want...)
-			if bytes.Contains(res.Stdout, []byte(secret)) || bytes.Contains(res.Stdout, []byte("CONNECTED")) ||
-				bytes.Contains(res.Stdout, []byte("root:")) && tc.name == "read the data dir" {
-				t.Errorf("host data leaked: %s", res.Stdout)
-			}
-			if tc.check != nil {
-				tc.check(t, res)
-			}
-		})
-	}
+	// The group returns only when all its parallel cases have finished.
+	t.Run("group", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				lim := small()
+				if tc.lim != nil {
+					tc.lim(&lim)
+				}
+				res := runScript(t, tc.script, lim)
+				expect(t, res, tc.want...)
+				if bytes.Contains(res.Stdout, []byte(secret)) || bytes.Contains(res.Stdout, []byte("CONNECTED")) ||
+					bytes.Contains(res.Stdout, []byte("root:")) && tc.name == "read the data dir" {
+					t.Errorf("host data leaked: %s", res.Stdout)
+				}
+				if tc.check != nil {
+					tc.check(t, res)
+				}
+			})
+		}
+	})
 	t.Run("host unaffected", func(t *testing.T) {
-		// Runs after the parallel cases above have finished.
 		if err := sentinel.Process.Signal(syscall.Signal(0)); err != nil {
 			t.Errorf("host sentinel process died: %v", err)
 		}

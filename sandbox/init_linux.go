@@ -105,13 +105,11 @@ func (st *initState) handle(m *msg, fds []int) {
 		closeFDs(fds)
 		killAll()
 	case opRun:
-		pid, err := st.start(m, fds)
+		err := st.start(m, fds)
 		closeFDs(fds)
 		if err != nil {
 			st.send(&msg{Op: opStarted, Err: err.Error()})
-			return
 		}
-		st.send(&msg{Op: opStarted, Pid: pid})
 	default:
 		closeFDs(fds)
 		st.ack(fmt.Errorf("unknown op %q", m.Op))
@@ -130,17 +128,17 @@ func (st *initState) ack(err error) {
 // limits were fixed at setup to the operator's maxima; lowering only the soft
 // limits here means a program can raise them back to at most the operator's
 // limit, never beyond.
-func (st *initState) start(m *msg, fds []int) (int, error) {
+func (st *initState) start(m *msg, fds []int) error {
 	if len(fds) != 3 {
-		return 0, fmt.Errorf("run needs 3 descriptors, got %d", len(fds))
+		return fmt.Errorf("run needs 3 descriptors, got %d", len(fds))
 	}
 	if len(m.Args) == 0 {
-		return 0, errors.New("empty command")
+		return errors.New("empty command")
 	}
 	st.runMu.Lock()
 	defer st.runMu.Unlock()
 	if st.mainPid != 0 {
-		return 0, errors.New("a run is already in progress")
+		return errors.New("a run is already in progress")
 	}
 	setSoft(unix.RLIMIT_FSIZE, uint64(m.FSize))
 	setSoft(unix.RLIMIT_NOFILE, uint64(m.NoFile))
@@ -150,7 +148,7 @@ func (st *initState) start(m *msg, fds []int) (int, error) {
 	dir := filepath.Join(boxDir, m.Dir)
 	path, err := lookPath(m.Args[0], m.Env)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	pid, err := syscall.ForkExec(path, m.Args, &syscall.ProcAttr{
 		Dir:   dir,
@@ -167,10 +165,13 @@ func (st *initState) start(m *msg, fds []int) (int, error) {
 	restoreSoft(unix.RLIMIT_NOFILE)
 	restoreSoft(unix.RLIMIT_CPU)
 	if err != nil {
-		return 0, fmt.Errorf("start %s: %w", m.Args[0], err)
+		return fmt.Errorf("start %s: %w", m.Args[0], err)
 	}
 	st.mainPid = pid
-	return pid, nil
+	// Sent while holding runMu: the reaper needs runMu to recognise the
+	// program's exit, so "started" always reaches the host before "exited".
+	st.send(&msg{Op: opStarted, Pid: pid})
+	return nil
 }
 
 // reaper collects every child: the run's program (whose status is reported)

@@ -1,0 +1,511 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Queue accepts runs and executes them fairly. LocalQueue is the in-process
+// implementation; a Redis-backed one with separate worker processes can
+// implement the same interface.
+type Queue interface {
+	// Submit validates req and queues it. onEvent receives the run's events
+	// (queued, started, output, finished) in order; it is called from the
+	// queue's goroutines and must not block for long. Errors: *RequestError
+	// (bad input), ErrUnavailable (language or sandbox missing),
+	// *QueueFullError (backlog full; retry later).
+	Submit(req Request, onEvent func(Event)) (*Run, error)
+	// Cancel stops a queued or running run; ErrNotFound when it is unknown
+	// or already finished.
+	Cancel(runID string) error
+	// Lookup finds a queued or running run.
+	Lookup(runID string) (*Run, bool)
+	// Close cancels everything and waits for running runs to end.
+	Close()
+}
+
+// EventType names the live events of a run (the WebSocket "run" events).
+type EventType string
+
+const (
+	EventQueued   EventType = "queued"
+	EventStarted  EventType = "started"
+	EventOutput   EventType = "output"
+	EventFinished EventType = "finished"
+)
+
+// Event is one live event of a run.
+type Event struct {
+	RunID    string
+	Type     EventType
+	Position int     // queued: 1 = next to start
+	Stream   string  // output: "stdout" or "stderr"
+	Data     string  // output: the chunk (may split a UTF-8 sequence)
+	Result   *Result // finished
+}
+
+// ErrNotFound is returned for an unknown or finished run ID.
+var ErrNotFound = errors.New("run not found")
+
+// QueueFullError means the backlog is full. Answer 429 (a user's own
+// backlog) or 503 (the server's) with a Retry-After header.
+type QueueFullError struct {
+	PerUser    bool // the user's own backlog is full (429), not the server's (503)
+	RetryAfter time.Duration
+}
+
+func (e *QueueFullError) Error() string {
+	who := "the execution queue"
+	if e.PerUser {
+		who = "your execution queue"
+	}
+	return fmt.Sprintf("%s is full; retry in %d s", who, int(e.RetryAfter.Seconds()))
+}
+
+// Run is a handle on a submitted run.
+type Run struct {
+	ID     string
+	UserID string
+
+	req    Request
+	emit   func(Event)
+	emitMu sync.Mutex
+	stdin  *stdinBuffer
+	done   chan struct{}
+	result Result
+
+	cancelled bool               // guarded by the queue's mutex
+	cancel    context.CancelFunc // set when running
+}
+
+// Done is closed when the run has finished and Result is final.
+func (r *Run) Done() <-chan struct{} { return r.done }
+
+// Result is the final result; valid once Done is closed.
+func (r *Run) Result() Result {
+	<-r.done
+	return r.result
+}
+
+// Wait waits for the result or for ctx to end.
+func (r *Run) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-r.done:
+		return r.result, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// WriteStdin feeds an interactive run's standard input. It never blocks:
+// input is buffered (up to 1 MiB) until the program reads it.
+func (r *Run) WriteStdin(p []byte) error {
+	if r.stdin == nil {
+		return errors.New("run is not interactive")
+	}
+	_, err := r.stdin.Write(p)
+	return err
+}
+
+// CloseStdin sends end of file to an interactive run.
+func (r *Run) CloseStdin() error {
+	if r.stdin == nil {
+		return errors.New("run is not interactive")
+	}
+	return r.stdin.Close()
+}
+
+func (r *Run) send(e Event) {
+	if r.emit == nil {
+		return
+	}
+	e.RunID = r.ID
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	r.emit(e)
+}
+
+// QueueOptions configure a LocalQueue.
+type QueueOptions struct {
+	Concurrency    int // runs executing at once; default the number of CPUs (match the pool's slots)
+	PerUser        int // running runs per user; default 2
+	Backlog        int // queued runs in all; default 100
+	PerUserBacklog int // queued runs per user; default 10
+}
+
+// LocalQueue is the in-process Queue: bounded concurrency, at most PerUser
+// running runs per user, and round-robin between users' FIFO queues, so one
+// user's burst cannot delay others by more than one run each.
+type LocalQueue struct {
+	r    *Runner
+	opts QueueOptions
+
+	mu      sync.Mutex
+	users   map[string]*userQueue
+	ring    []string // users with queued runs, in round-robin order
+	next    int      // ring index served next
+	running int
+	queued  int
+	runs    map[string]*Run
+	closed  bool
+	avgRun  time.Duration // moving average, for Retry-After
+	lastPos map[string]int
+	wg      sync.WaitGroup
+}
+
+type userQueue struct {
+	pending []*Run
+	running int
+}
+
+var _ Queue = (*LocalQueue)(nil)
+
+// NewLocalQueue returns a queue that executes runs with r.
+func NewLocalQueue(r *Runner, opts QueueOptions) *LocalQueue {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = runtime.NumCPU()
+	}
+	if opts.PerUser <= 0 {
+		opts.PerUser = 2
+	}
+	if opts.Backlog <= 0 {
+		opts.Backlog = 100
+	}
+	if opts.PerUserBacklog <= 0 {
+		opts.PerUserBacklog = 10
+	}
+	return &LocalQueue{r: r, opts: opts, users: map[string]*userQueue{}, runs: map[string]*Run{},
+		lastPos: map[string]int{}, avgRun: time.Second}
+}
+
+// Submit implements Queue.
+func (q *LocalQueue) Submit(req Request, onEvent func(Event)) (*Run, error) {
+	if _, _, _, err := q.r.Validate(&req); err != nil {
+		return nil, err
+	}
+	if err := q.r.Ready(); err != nil {
+		return nil, err
+	}
+	if req.ID == "" {
+		req.ID = uuid.NewString()
+	}
+	run := &Run{ID: req.ID, UserID: req.UserID, req: req, emit: onEvent, done: make(chan struct{})}
+	if req.Interactive {
+		run.stdin = newStdinBuffer(1 << 20)
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil, fmt.Errorf("%w: shutting down", ErrUnavailable)
+	}
+	if _, dup := q.runs[req.ID]; dup {
+		q.mu.Unlock()
+		return nil, invalid("id", "run %q already exists", req.ID)
+	}
+	u := q.users[req.UserID]
+	if u == nil {
+		u = &userQueue{}
+		q.users[req.UserID] = u
+	}
+	if len(u.pending) >= q.opts.PerUserBacklog {
+		q.mu.Unlock()
+		return nil, &QueueFullError{PerUser: true, RetryAfter: q.retryAfter(len(u.pending))}
+	}
+	if q.queued >= q.opts.Backlog {
+		q.mu.Unlock()
+		return nil, &QueueFullError{RetryAfter: q.retryAfter(q.queued)}
+	}
+	q.runs[req.ID] = run
+	if len(u.pending) == 0 {
+		q.ring = append(q.ring, req.UserID)
+	}
+	u.pending = append(u.pending, run)
+	q.queued++
+	notes := q.dispatchLocked()
+	q.mu.Unlock()
+	q.deliver(notes)
+	return run, nil
+}
+
+// retryAfter estimates when a slot frees up for a queue of n ahead.
+func (q *LocalQueue) retryAfter(n int) time.Duration {
+	d := q.avgRun * time.Duration(n/q.opts.Concurrency+1)
+	return min(max(d.Round(time.Second), time.Second), time.Minute)
+}
+
+// note is an event to deliver once the queue's lock is released.
+type note struct {
+	run *Run
+	ev  Event
+}
+
+func (q *LocalQueue) deliver(notes []note) {
+	for _, n := range notes {
+		n.run.send(n.ev)
+	}
+}
+
+// dispatchLocked starts runs while there is capacity, then reports the new
+// queue positions. It returns the queued events to deliver.
+func (q *LocalQueue) dispatchLocked() []note {
+	for q.running < q.opts.Concurrency && !q.closed {
+		run := q.pickLocked()
+		if run == nil {
+			break
+		}
+		q.startLocked(run)
+	}
+	var notes []note
+	for pos, run := range q.orderLocked() {
+		if q.lastPos[run.ID] != pos+1 {
+			q.lastPos[run.ID] = pos + 1
+			notes = append(notes, note{run, Event{Type: EventQueued, Position: pos + 1}})
+		}
+	}
+	return notes
+}
+
+// pickLocked takes the head of the next user's queue in round-robin order,
+// skipping users already at their running cap.
+func (q *LocalQueue) pickLocked() *Run {
+	for i := range q.ring {
+		idx := (q.next + i) % len(q.ring)
+		u := q.users[q.ring[idx]]
+		if u.running >= q.opts.PerUser {
+			continue
+		}
+		run := u.pending[0]
+		u.pending = u.pending[1:]
+		u.running++
+		q.queued--
+		delete(q.lastPos, run.ID)
+		// next is taken modulo the ring's length when used, so a user
+		// appended after the last one served is next in line.
+		if len(u.pending) == 0 {
+			q.ring = append(q.ring[:idx], q.ring[idx+1:]...)
+			q.next = idx
+		} else {
+			q.next = idx + 1
+		}
+		return run
+	}
+	return nil
+}
+
+// orderLocked is the order in which queued runs would start: round-robin
+// over the users from the one served next, FIFO within a user.
+func (q *LocalQueue) orderLocked() []*Run {
+	var out []*Run
+	for depth := 0; ; depth++ {
+		added := false
+		for i := range q.ring {
+			u := q.users[q.ring[(q.next+i)%len(q.ring)]]
+			if depth < len(u.pending) {
+				out = append(out, u.pending[depth])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
+func (q *LocalQueue) startLocked(run *Run) {
+	q.running++
+	ctx, cancel := context.WithCancel(context.Background())
+	run.cancel = cancel
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		defer cancel()
+		var stdin io.Reader = strings.NewReader(run.req.Stdin)
+		if run.stdin != nil {
+			stdin = io.MultiReader(stdin, run.stdin)
+		}
+		start := time.Now()
+		res := q.r.execute(ctx, &run.req, runEnv{
+			stdin:    stdin,
+			started:  func() { run.send(Event{Type: EventStarted}) },
+			onOutput: func(stream, data string) { run.send(Event{Type: EventOutput, Stream: stream, Data: data}) },
+		})
+		if run.stdin != nil {
+			run.stdin.Close()
+		}
+		q.finish(run, res, time.Since(start))
+	}()
+}
+
+func (q *LocalQueue) finish(run *Run, res Result, took time.Duration) {
+	q.mu.Lock()
+	q.running--
+	if u := q.users[run.UserID]; u != nil {
+		u.running--
+		if u.running == 0 && len(u.pending) == 0 {
+			delete(q.users, run.UserID)
+		}
+	}
+	delete(q.runs, run.ID)
+	q.avgRun = (q.avgRun*7 + took) / 8
+	notes := q.dispatchLocked()
+	q.mu.Unlock()
+	q.deliver(notes)
+	run.result = res
+	run.send(Event{Type: EventFinished, Result: &run.result})
+	close(run.done)
+}
+
+// Cancel implements Queue.
+func (q *LocalQueue) Cancel(runID string) error {
+	q.mu.Lock()
+	run, ok := q.runs[runID]
+	if !ok {
+		q.mu.Unlock()
+		return ErrNotFound
+	}
+	if run.cancel != nil {
+		// Running: the sandbox kills it and the run finishes as cancelled.
+		run.cancel()
+		q.mu.Unlock()
+		return nil
+	}
+	q.removeQueuedLocked(run)
+	notes := q.dispatchLocked()
+	q.mu.Unlock()
+	q.deliver(notes)
+	q.finishCancelled(run)
+	return nil
+}
+
+func (q *LocalQueue) removeQueuedLocked(run *Run) {
+	u := q.users[run.UserID]
+	for i, r := range u.pending {
+		if r == run {
+			u.pending = append(u.pending[:i], u.pending[i+1:]...)
+			break
+		}
+	}
+	q.queued--
+	delete(q.runs, run.ID)
+	delete(q.lastPos, run.ID)
+	if len(u.pending) == 0 {
+		for i, id := range q.ring {
+			if id == run.UserID {
+				q.ring = append(q.ring[:i], q.ring[i+1:]...)
+				if q.next > i {
+					q.next--
+				}
+				break
+			}
+		}
+		if len(q.ring) > 0 {
+			q.next %= len(q.ring)
+		} else {
+			q.next = 0
+		}
+		if u.running == 0 {
+			delete(q.users, run.UserID)
+		}
+	}
+}
+
+func (q *LocalQueue) finishCancelled(run *Run) {
+	if run.stdin != nil {
+		run.stdin.Close()
+	}
+	run.result = Result{Status: StatusCancelled}
+	if l, ok := q.r.byID[run.req.Language]; ok {
+		run.result.Language = LanguageRef{ID: l.ID, Version: l.Version}
+	}
+	run.send(Event{Type: EventFinished, Result: &run.result})
+	close(run.done)
+}
+
+// Lookup implements Queue.
+func (q *LocalQueue) Lookup(runID string) (*Run, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	r, ok := q.runs[runID]
+	return r, ok
+}
+
+// Close implements Queue.
+func (q *LocalQueue) Close() {
+	q.mu.Lock()
+	q.closed = true
+	var queued []*Run
+	for _, r := range q.runs {
+		if r.cancel != nil {
+			r.cancel()
+		} else {
+			queued = append(queued, r)
+		}
+	}
+	for _, r := range queued {
+		q.removeQueuedLocked(r)
+	}
+	q.mu.Unlock()
+	for _, r := range queued {
+		q.finishCancelled(r)
+	}
+	q.wg.Wait()
+}
+
+// stdinBuffer is an interactive run's input: writes never block (up to a
+// cap), reads block until data arrives or it is closed.
+type stdinBuffer struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	buf    bytes.Buffer
+	closed bool
+	max    int
+}
+
+func newStdinBuffer(max int) *stdinBuffer {
+	b := &stdinBuffer{max: max}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *stdinBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, errors.New("standard input is closed")
+	}
+	if b.buf.Len()+len(p) > b.max {
+		return 0, errors.New("too much unread standard input")
+	}
+	b.buf.Write(p)
+	b.cond.Broadcast()
+	return len(p), nil
+}
+
+func (b *stdinBuffer) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.buf.Len() == 0 && !b.closed {
+		b.cond.Wait()
+	}
+	if b.buf.Len() == 0 {
+		return 0, io.EOF
+	}
+	return b.buf.Read(p)
+}
+
+func (b *stdinBuffer) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	b.cond.Broadcast()
+	return nil
+}
