@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -58,7 +57,10 @@ func setup(t testing.TB) *runner.Runner {
 		langs, mounts := runner.DetectLanguages(ctx, cfg)
 		env.langs = langs
 		env.pool, env.err = sandbox.New(ctx, sandbox.Options{
-			Slots:       runtime.NumCPU(),
+			// More slots than cores: the queue tests need room for three
+			// runs at once to show that the per-user cap, not the pool,
+			// holds a user's third run back.
+			Slots:       4,
 			HostUIDBase: 400000, // apart from the sandbox package's tests
 			MaxLimits:   cfg.MaxLimits(),
 			Mounts:      mounts,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -83,8 +84,9 @@ type Run struct {
 	done   chan struct{}
 	result Result
 
-	cancelled bool               // guarded by the queue's mutex
-	cancel    context.CancelFunc // set when running
+	seq    uint64             // submission order; guarded by the queue's mutex
+	tag    uint64             // fair-queueing start tag; guarded by the queue's mutex
+	cancel context.CancelFunc // set when running; guarded by the queue's mutex
 }
 
 // Done is closed when the run has finished and Result is final.
@@ -151,8 +153,8 @@ type LocalQueue struct {
 
 	mu      sync.Mutex
 	users   map[string]*userQueue
-	ring    []string // users with queued runs, in round-robin order
-	next    int      // ring index served next
+	seq     uint64 // submission counter: FIFO order between equal tags
+	vtime   uint64 // start tag of the run started last
 	running int
 	queued  int
 	runs    map[string]*Run
@@ -165,6 +167,8 @@ type LocalQueue struct {
 type userQueue struct {
 	pending []*Run
 	running int
+	// lastTag is the start tag after this user's last queued run.
+	lastTag uint64
 }
 
 var _ Queue = (*LocalQueue)(nil)
@@ -225,9 +229,14 @@ func (q *LocalQueue) Submit(req Request, onEvent func(Event)) (*Run, error) {
 		return nil, &QueueFullError{RetryAfter: q.retryAfter(q.queued)}
 	}
 	q.runs[req.ID] = run
-	if len(u.pending) == 0 {
-		q.ring = append(q.ring, req.UserID)
-	}
+	// Start-time fair queueing: a run's tag is one more than its user's
+	// previous run's, but never behind the run started last. Runs start in
+	// tag order, so users alternate round-robin, and a user arriving late
+	// neither jumps ahead of nor falls behind the others.
+	q.seq++
+	run.seq = q.seq
+	run.tag = max(q.vtime, u.lastTag)
+	u.lastTag = run.tag + 1
 	u.pending = append(u.pending, run)
 	q.queued++
 	notes := q.dispatchLocked()
@@ -274,50 +283,52 @@ func (q *LocalQueue) dispatchLocked() []note {
 	return notes
 }
 
-// pickLocked takes the head of the next user's queue in round-robin order,
-// skipping users already at their running cap.
-func (q *LocalQueue) pickLocked() *Run {
-	for i := range q.ring {
-		idx := (q.next + i) % len(q.ring)
-		u := q.users[q.ring[idx]]
-		if u.running >= q.opts.PerUser {
-			continue
-		}
-		run := u.pending[0]
-		u.pending = u.pending[1:]
-		u.running++
-		q.queued--
-		delete(q.lastPos, run.ID)
-		// next is taken modulo the ring's length when used, so a user
-		// appended after the last one served is next in line.
-		if len(u.pending) == 0 {
-			q.ring = append(q.ring[:idx], q.ring[idx+1:]...)
-			q.next = idx
-		} else {
-			q.next = idx + 1
-		}
-		return run
-	}
-	return nil
+// before orders runs by start tag, then by submission.
+func before(a, b *Run) bool {
+	return a.tag < b.tag || a.tag == b.tag && a.seq < b.seq
 }
 
-// orderLocked is the order in which queued runs would start: round-robin
-// over the users from the one served next, FIFO within a user.
-func (q *LocalQueue) orderLocked() []*Run {
-	var out []*Run
-	for depth := 0; ; depth++ {
-		added := false
-		for i := range q.ring {
-			u := q.users[q.ring[(q.next+i)%len(q.ring)]]
-			if depth < len(u.pending) {
-				out = append(out, u.pending[depth])
-				added = true
-			}
+// pickLocked takes the next run to start, or nil: the head with the
+// smallest tag among users below their running cap.
+func (q *LocalQueue) pickLocked() *Run {
+	var best *userQueue
+	for _, u := range q.users {
+		if len(u.pending) == 0 || u.running >= q.opts.PerUser {
+			continue
 		}
-		if !added {
-			return out
+		if best == nil || before(u.pending[0], best.pending[0]) {
+			best = u
 		}
 	}
+	if best == nil {
+		return nil
+	}
+	run := best.pending[0]
+	best.pending = best.pending[1:]
+	best.running++
+	q.queued--
+	q.vtime = run.tag
+	delete(q.lastPos, run.ID)
+	return run
+}
+
+// orderLocked is the order in which the queued runs would start if every
+// user's cap allowed.
+func (q *LocalQueue) orderLocked() []*Run {
+	var out []*Run
+	for _, u := range q.users {
+		out = append(out, u.pending...)
+	}
+	slices.SortFunc(out, func(a, b *Run) int {
+		if before(a, b) {
+			return -1
+		}
+		if before(b, a) {
+			return 1
+		}
+		return 0
+	})
+	return out
 }
 
 func (q *LocalQueue) startLocked(run *Run) {
@@ -398,20 +409,6 @@ func (q *LocalQueue) removeQueuedLocked(run *Run) {
 	delete(q.runs, run.ID)
 	delete(q.lastPos, run.ID)
 	if len(u.pending) == 0 {
-		for i, id := range q.ring {
-			if id == run.UserID {
-				q.ring = append(q.ring[:i], q.ring[i+1:]...)
-				if q.next > i {
-					q.next--
-				}
-				break
-			}
-		}
-		if len(q.ring) > 0 {
-			q.next %= len(q.ring)
-		} else {
-			q.next = 0
-		}
 		if u.running == 0 {
 			delete(q.users, run.UserID)
 		}

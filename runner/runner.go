@@ -204,12 +204,12 @@ var ErrUnavailable = errors.New("execution unavailable")
 // Runner runs requests in the sandbox pool: validation, transpile, compile,
 // run. It does no queueing; see Queue.
 type Runner struct {
-	cfg       Config
-	pool      *sandbox.Pool
-	langs     []Language
-	poolErr   error
-	byID      map[string]*Language
-	goCache   string
+	cfg     Config
+	pool    *sandbox.Pool
+	langs   []Language
+	poolErr error
+	byID    map[string]*Language
+	goCache string
 }
 
 // DetectLanguages builds the language table, detecting every toolchain on
