@@ -15,8 +15,12 @@ export type SyncPhase =
 export interface DocumentSyncOptions {
   file: string;
   send: (msg: ClientMessage) => boolean;
-  /** Extensions for a new editor state (language, theme, keymaps); collab and remote cursors are added here. */
-  extensions?: Extension;
+  /**
+   * Extensions for a new editor state (language, theme, keymaps); collab and
+   * remote cursors are added here. A function is asked again whenever the
+   * state is recreated (a fresh `doc`), so it can return the current language.
+   */
+  extensions?: Extension | (() => Extension);
   clientID?: string;
   /** Called after every state change the UI may want to show (phase, unconfirmed count). */
   onChange?: () => void;
@@ -38,7 +42,7 @@ const RECENT_UPDATES = 200;
 export class DocumentSync {
   readonly file: string;
   private readonly send: (msg: ClientMessage) => boolean;
-  private readonly extensions: Extension;
+  private readonly extensions: Extension | (() => Extension);
   private readonly clientID: string;
   private readonly onChange: () => void;
   private readonly onLocalSelection: DocumentSyncOptions["onLocalSelection"];
@@ -126,6 +130,11 @@ export class DocumentSync {
       this.onChange();
     }
     if (local.some((tr) => tr.selection || tr.docChanged)) this.reportSelection();
+  }
+
+  /** Reconfigures the state (language, read-only) whether or not a view shows it. */
+  reconfigure(spec: Pick<TransactionSpec, "effects">): void {
+    if (this.state) this.setState(this.requireState().update(spec));
   }
 
   /** Applies a local edit without a view (tests, scripted changes). */
@@ -349,7 +358,11 @@ export class DocumentSync {
   private createState(version: number, content: string): EditorState {
     return EditorState.create({
       doc: content,
-      extensions: [collab({ startVersion: version, clientID: this.clientID }), remoteCursors(), this.extensions],
+      extensions: [
+        collab({ startVersion: version, clientID: this.clientID }),
+        remoteCursors(),
+        typeof this.extensions === "function" ? this.extensions() : this.extensions,
+      ],
     });
   }
 

@@ -144,7 +144,7 @@ export class SessionClient {
       doc = new DocumentSync({
         file,
         send: (msg) => this.connection.send(msg),
-        extensions: this.documentExtensions(file),
+        extensions: () => this.documentExtensions(file),
         onChange: () => this.refreshUnconfirmed(),
         onLocalSelection: (version, selection) => this.queueCursor(file, version, selection),
         onEditsDiscarded: (text) => {

@@ -1,0 +1,21 @@
+import type { ConnectionStatus } from "../collab/connection";
+
+/** Says whether edits reach the others right now, and how many wait. */
+export function ConnectionIndicator({ status, joined, unconfirmed }: { status: ConnectionStatus; joined: boolean; unconfirmed: number }) {
+  const online = status === "open" && joined;
+  const text = online
+    ? unconfirmed > 0
+      ? "Saving…"
+      : "All changes saved"
+    : status === "connecting" || (status === "open" && !joined)
+      ? "Connecting…"
+      : unconfirmed > 0
+        ? `Offline — ${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} kept, reconnecting…`
+        : "Offline — reconnecting…";
+  return (
+    <span className={`connection ${online ? "online" : "offline"}`} role="status">
+      <span className="dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}

@@ -1,0 +1,51 @@
+import { useState } from "react";
+
+const KEY = "codebuddy.onboarded";
+
+function seen(): boolean {
+  try {
+    return localStorage.getItem(KEY) === "1";
+  } catch {
+    return true;
+  }
+}
+
+/** A short first-visit tour, dismissed for good with one click. */
+export function OnboardingTip() {
+  const [open, setOpen] = useState(() => !seen());
+  const [step, setStep] = useState(0);
+  if (!open) return null;
+  const steps = [
+    "Everyone here edits the same files live; coloured cursors show who is where.",
+    "Run the code with the Run button or Ctrl+Enter; the output appears for everybody.",
+    "Chat and the people list are on the right (the Chat tab on a phone). Press ? for shortcuts.",
+  ];
+  const close = () => {
+    try {
+      localStorage.setItem(KEY, "1");
+    } catch {
+      // Not persisted in private mode; it just shows again next time.
+    }
+    setOpen(false);
+  };
+  return (
+    <aside className="onboarding" aria-label="Welcome tour">
+      <p>
+        <strong>
+          Tip {step + 1} of {steps.length}:
+        </strong>{" "}
+        {steps[step]}
+      </p>
+      <div className="row-actions">
+        {step < steps.length - 1 ? (
+          <button type="button" className="button small" onClick={() => setStep(step + 1)}>
+            Next tip
+          </button>
+        ) : null}
+        <button type="button" className="button small secondary" onClick={close}>
+          {step < steps.length - 1 ? "Skip tour" : "Got it"}
+        </button>
+      </div>
+    </aside>
+  );
+}

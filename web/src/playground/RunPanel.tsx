@@ -1,0 +1,176 @@
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import type { ExecutionResult } from "../api/types";
+import type { RunState } from "../collab/sessionClient";
+import { Skeleton } from "../components/Skeleton";
+import { describeResult, statusLabel } from "./runFormat";
+
+interface RunPanelProps {
+  runs: RunState[];
+  history: ExecutionResult[] | undefined;
+  historyLoading: boolean;
+  meId: string | undefined;
+  stdin: string;
+  onStdinChange: (value: string) => void;
+  onSendInput: (run: string, data: string) => void;
+}
+
+/** Program input, the live output of the latest run, and the session's run history. */
+export function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinChange, onSendInput }: RunPanelProps) {
+  const [view, setView] = useState<"output" | "input" | "history">("output");
+  const [picked, setPicked] = useState<ExecutionResult | null>(null);
+  const latest = runs.at(-1);
+  const outputRef = useRef<HTMLPreElement>(null);
+  const stdinId = useId();
+  const liveId = useId();
+  const [announcement, setAnnouncement] = useState("");
+
+  // A new run replaces a picked history entry.
+  useEffect(() => {
+    if (latest) {
+      setPicked(null);
+      setView("output");
+    }
+  }, [latest?.id]);
+
+  useEffect(() => {
+    if (latest?.phase === "finished" && latest.result) setAnnouncement(`Run finished: ${describeResult(latest.result)}`);
+    else if (latest?.phase === "running") setAnnouncement("Running…");
+  }, [latest?.id, latest?.phase, latest?.result]);
+
+  useEffect(() => {
+    const el = outputRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [latest?.outputChars]);
+
+  const shown = picked
+    ? {
+        chunks: [
+          ...(picked.compileOutput ? [{ stream: "stderr" as const, data: picked.compileOutput }] : []),
+          { stream: "stdout" as const, data: picked.stdout },
+          { stream: "stderr" as const, data: picked.stderr },
+        ],
+        result: picked,
+        phase: "finished" as const,
+        clipped: picked.stdoutTruncated || picked.stderrTruncated,
+      }
+    : latest
+      ? { chunks: latest.output, result: latest.result, phase: latest.phase, clipped: latest.clipped || Boolean(latest.result?.stdoutTruncated || latest.result?.stderrTruncated) }
+      : null;
+
+  const interactive = latest && latest.phase === "running" && (!latest.userId || latest.userId === meId) && !picked;
+
+  return (
+    <section className="run-panel" aria-label="Run">
+      <div className="panel-tabs" role="tablist" aria-label="Run panel">
+        {(["output", "input", "history"] as const).map((v) => (
+          <button key={v} type="button" role="tab" aria-selected={view === v} aria-controls={`run-${v}`} id={`run-tab-${v}`} onClick={() => setView(v)}>
+            {v === "output" ? "Output" : v === "input" ? "Input (stdin)" : "History"}
+          </button>
+        ))}
+        <span className="run-status" aria-hidden="true">
+          {shown?.phase === "finished" && shown.result ? describeResult(shown.result) : shown?.phase === "running" ? "Running…" : shown?.phase === "queued" ? "Queued…" : ""}
+        </span>
+      </div>
+      <div id={liveId} className="visually-hidden" aria-live="polite" role="status">
+        {announcement}
+      </div>
+
+      <div id="run-output" role="tabpanel" aria-labelledby="run-tab-output" hidden={view !== "output"} className="run-view">
+        {!shown ? (
+          <p className="muted">Press Run (Ctrl+Enter) to run the program. Its output appears here for everyone.</p>
+        ) : (
+          <>
+            {picked && (
+              <p className="muted">
+                Showing a past run ({new Date(picked.createdAt ?? "").toLocaleString()}).{" "}
+                <button type="button" className="link-button" onClick={() => setPicked(null)}>
+                  Back to the latest
+                </button>
+              </p>
+            )}
+            <pre className="output" ref={outputRef} tabIndex={0} aria-label="Program output">
+              {shown.chunks.map((c, i) => (
+                <span key={i} className={c.stream === "stderr" ? "stderr" : undefined}>
+                  {c.data}
+                </span>
+              ))}
+              {shown.phase === "finished" && shown.chunks.every((c) => !c.data) && <span className="muted">(no output)</span>}
+            </pre>
+            {shown.clipped && <p className="muted">Output was cut off at the limit.</p>}
+            {interactive && latest && <InteractiveInput onSend={(data) => onSendInput(latest.id, data)} />}
+          </>
+        )}
+      </div>
+
+      <div id="run-input" role="tabpanel" aria-labelledby="run-tab-input" hidden={view !== "input"} className="run-view">
+        <label htmlFor={stdinId}>Input given to the program when it starts</label>
+        <textarea id={stdinId} value={stdin} onChange={(e) => onStdinChange(e.target.value)} rows={5} spellCheck={false} />
+      </div>
+
+      <div id="run-history" role="tabpanel" aria-labelledby="run-tab-history" hidden={view !== "history"} className="run-view">
+        {historyLoading ? (
+          <Skeleton label="Loading run history" lines={3} />
+        ) : !history?.length ? (
+          <p className="muted">No runs yet.</p>
+        ) : (
+          <table className="history">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Result</th>
+                <th scope="col">Time</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {history.map((h) => (
+                <tr key={h.id}>
+                  <td>{h.createdAt ? new Date(h.createdAt).toLocaleString() : ""}</td>
+                  <td>{h.username ?? ""}</td>
+                  <td>{statusLabel(h.status)}</td>
+                  <td>{h.timeMs} ms</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="link-button"
+                      onClick={() => {
+                        setPicked(h);
+                        setView("output");
+                      }}
+                    >
+                      Show output
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function InteractiveInput({ onSend }: { onSend: (data: string) => void }) {
+  const id = useId();
+  return (
+    <form
+      className="inline interactive-input"
+      onSubmit={(e: FormEvent<HTMLFormElement>) => {
+        e.preventDefault();
+        const form = e.currentTarget;
+        onSend(String(new FormData(form).get("line") ?? "") + "\n");
+        form.reset();
+      }}
+    >
+      <label htmlFor={id}>Send a line to the running program</label>
+      <input id={id} name="line" autoComplete="off" />
+      <button type="submit" className="button small secondary">
+        Send
+      </button>
+    </form>
+  );
+}
