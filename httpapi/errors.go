@@ -36,6 +36,9 @@ func StatusOf(code string) int {
 
 // apiError turns a domain error into huma's RFC 9457 error. Internal errors are
 // logged with the request ID and answered with a plain message carrying that ID.
+// APIError maps a domain error to its problem response (exported for other packages' routes).
+func (s *Server) APIError(ctx context.Context, err error) error { return s.apiError(ctx, err) }
+
 func (s *Server) apiError(ctx context.Context, err error) error {
 	code := codebuddy.ErrorCode(err)
 	status := StatusOf(code)

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"strings"
 
 	"github.com/codebuddy-dev/codebuddy"
 )
@@ -41,7 +42,9 @@ func (s *Service) CreateFile(ctx context.Context, u *codebuddy.User, sessionID s
 	if _, _, err := s.require(ctx, u, sessionID, codebuddy.RoleEditor); err != nil {
 		return nil, err
 	}
-	f := &codebuddy.File{SessionID: sessionID, ParentID: in.ParentID, Name: in.Name, IsFolder: in.IsFolder, Content: in.Content}
+	// Browsers' editors count "\r\n" as one line break; store what they will see.
+	content := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(in.Content)
+	f := &codebuddy.File{SessionID: sessionID, ParentID: in.ParentID, Name: in.Name, IsFolder: in.IsFolder, Content: content}
 	if err := s.store.CreateFile(ctx, f); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -9,13 +10,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/getsentry/sentry-go"
+	"github.com/go-chi/httprate"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/codebuddy-dev/codebuddy"
 	"github.com/codebuddy-dev/codebuddy/auth"
+	"github.com/codebuddy-dev/codebuddy/broker"
+	"github.com/codebuddy-dev/codebuddy/collab"
 	"github.com/codebuddy-dev/codebuddy/config"
 	"github.com/codebuddy-dev/codebuddy/httpapi"
 	"github.com/codebuddy-dev/codebuddy/ratelimit"
@@ -31,6 +38,9 @@ type Main struct {
 	DB     *sqlstore.DB
 	Auth   *auth.Service
 	Work   *workspace.Service
+	Redis  *redis.Client
+	Broker codebuddy.Broker
+	Hub    *collab.Hub
 	HTTP   *httpapi.Server
 
 	server   *http.Server
@@ -68,20 +78,51 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 	log.Info("database ready", "engine", db.Engine())
 
 	now := db.Now
+	checks := []httpapi.Check{{Name: "database", Check: db.Ping}}
+	var newCounter func(time.Duration) httprate.LimitCounter
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("CODEBUDDY_REDIS_URL: %w", err)
+		}
+		m.Redis = redis.NewClient(opt)
+		m.closers = append(m.closers, m.Redis.Close)
+		rb, err := broker.NewRedis(ctx, m.Redis, "codebuddy:", log)
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		m.Broker = rb
+		checks = append(checks, httpapi.Check{Name: "redis", Check: func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() }})
+		newCounter = func(time.Duration) httprate.LimitCounter { return ratelimit.NewRedisCounter(m.Redis, "codebuddy:rl:") }
+		log.Info("redis ready: cross-node fan-out and shared rate limits on")
+	} else {
+		m.Broker = broker.NewMemory()
+		newCounter = func(w time.Duration) httprate.LimitCounter { return httprate.NewLocalLimitCounter(w) }
+	}
+	m.closers = append(m.closers, m.Broker.Close)
+
 	m.Auth, err = auth.New(auth.Options{Users: db, Tokens: db, SessionTTL: cfg.SessionTTL,
 		HashConcurrency: cfg.HashConcurrency, Now: now,
-		Failures: ratelimit.NewWindow(nil, cfg.LoginFailures, time.Hour, now)})
+		Failures: ratelimit.NewWindow(newCounter(time.Hour), cfg.LoginFailures, time.Hour, now)})
 	if err != nil {
 		m.Close()
 		return nil, err
 	}
 	m.Work = workspace.New(workspace.Options{Store: db, Now: now, Starter: starterFiles})
+	m.Hub = collab.New(collab.Options{Workspace: m.Work, Files: db, Log: db, Broker: m.Broker, Logger: log,
+		Node: nodeName(), Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: now})
+	m.closers = append(m.closers, func() error { m.Hub.Close(); return nil })
+	m.Work.SetNotifier(m.Hub)
+
 	reg := prometheus.NewRegistry()
 	m.HTTP = httpapi.New(httpapi.Options{
 		Config: cfg, Auth: m.Auth, Users: db, Logger: log, Registry: reg, Web: web.Dist(), Version: version, Now: now,
-		Workspace: m.Work,
-		Checks:    []httpapi.Check{{Name: "database", Check: db.Ping}},
+		Workspace: m.Work, Content: m.Hub, Online: m.Hub.Online, NewCounter: newCounter, Checks: checks,
 	})
+	m.Hub.Register(m.HTTP.API(), m.HTTP.APIError)
+	m.HTTP.Mux().Handle("GET /api/ws", m.Hub)
 	return m, nil
 }
 
@@ -139,6 +180,8 @@ func (m *Main) Serve(ctx context.Context) error {
 	m.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
+	// Hijacked WebSocket connections are not tracked by Shutdown: close them first.
+	m.Hub.Close()
 	if err := m.server.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -160,4 +203,12 @@ func runServe(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	return m.Serve(ctx)
+}
+
+// nodeName identifies this process among the cluster's nodes.
+func nodeName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 }
