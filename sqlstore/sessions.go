@@ -349,7 +349,7 @@ func (db *DB) CreateAccessRequest(ctx context.Context, r *codebuddy.AccessReques
 	r.CreatedAt = db.Now()
 	r.Status = codebuddy.RequestPending
 	row := &requestRow{ID: r.ID, SessionID: r.SessionID, UserID: r.UserID, Status: r.Status, Message: r.Message, CreatedAt: r.CreatedAt}
-	if _, err := db.write.NewInsert().Model(row).ExcludeColumn("username").Exec(ctx); err != nil {
+	if _, err := db.write.NewInsert().Model(row).Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
 			return codebuddy.Errorf(codebuddy.ECONFLICT, "you already have a pending request for this session")
 		}
