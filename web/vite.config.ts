@@ -13,6 +13,18 @@ export default defineConfig({
     assetsDir: "assets",
     target: "es2022",
     sourcemap: false,
+    rolldownOptions: {
+      output: {
+        // Name shared chunks after their package ("lang-python", "codemirror-view")
+        // instead of "dist", so the build report says what each file is.
+        chunkFileNames: (chunk) => {
+          const id = chunk.facadeModuleId ?? chunk.moduleIds.at(-1) ?? "";
+          const pkg = /node_modules\/(?:@([^/]+)\/)?([^/]+)/.exec(id);
+          const name = pkg ? (pkg[1] === "codemirror" ? `cm-${pkg[2]}` : [pkg[1], pkg[2]].filter(Boolean).join("-")) : "[name]";
+          return `assets/${name}-[hash].js`;
+        },
+      },
+    },
   },
   server: {
     // `npm run dev` talks to a locally running `codebuddy serve`.

@@ -123,9 +123,11 @@ describe("App", () => {
     const { api } = fakeServer({
       "GET /api/user": () => (signedIn ? { status: 200, body: ada } : { status: 401, body: { status: 401, title: "Unauthorized" } }),
       "POST /api/login": () => ((signedIn = true), { status: 200, body: ada }),
-      "GET /api/sessions": () => ({
+      "GET /api/sessions?scope=mine&limit=100": () => ({ status: 200, body: { sessions: [session("s1", "Mine", { role: "owner", isPublic: true })] } }),
+      "GET /api/sessions?scope=shared&limit=100": () => ({ status: 200, body: { sessions: [session("s2", "From Bob", { ownerId: "u2" })] } }),
+      "GET /api/sessions?scope=public&limit=100": () => ({
         status: 200,
-        body: [session("s1", "Mine"), session("s2", "From Bob", { ownerId: "u2", role: "editor" }), session("s3", "Open day", { ownerId: "u3", isPublic: true })],
+        body: { sessions: [session("s1", "Mine", { isPublic: true }), session("s3", "Open day", { ownerId: "u3", isPublic: true })] },
       }),
       "GET /api/languages": () => ({ status: 200, body: [{ id: "python", name: "Python", version: "3.12", available: true, extensions: [".py"], defaultFile: "main.py" }] }),
       "GET /api/notifications/unread-count": () => ({ status: 200, body: { count: 2 } }),
@@ -148,7 +150,9 @@ describe("App", () => {
   test("deleting a session asks first, then removes it", async () => {
     const { api, calls } = fakeServer({
       "GET /api/user": () => ({ status: 200, body: ada }),
-      "GET /api/sessions": () => ({ status: 200, body: [session("s1", "Scratch")] }),
+      "GET /api/sessions?scope=mine&limit=100": () => ({ status: 200, body: { sessions: [session("s1", "Scratch")] } }),
+      "GET /api/sessions?scope=shared&limit=100": () => ({ status: 200, body: { sessions: [] } }),
+      "GET /api/sessions?scope=public&limit=100": () => ({ status: 200, body: { sessions: [] } }),
       "GET /api/languages": () => ({ status: 200, body: [] }),
       "GET /api/notifications/unread-count": () => ({ status: 200, body: 0 }),
       "DELETE /api/sessions/s1": () => ({ status: 204 }),

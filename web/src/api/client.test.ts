@@ -44,7 +44,7 @@ const routes: Record<string, Handler> = {
     res.end();
   },
   "GET /api/user": (_req, _body, res) => problem(res, 401, { status: 401, title: "Unauthorized", detail: "Sign in first." }),
-  "GET /api/sessions": (_req, _body, res) =>
+  "GET /api/sessions?scope=all&limit=100": (_req, _body, res) =>
     json(res, 200, { sessions: [{ id: "s1", name: "Demo", language: "python", isPublic: false, ownerId: "u1", createdAt: "", updatedAt: "" }] }),
   "GET /api/sessions/a%2Fb": (_req, _body, res) => problem(res, 404, { status: 404, title: "Not Found", detail: "No such session." }),
   "PATCH /api/files/f1": (_req, body, res) => {

@@ -8,12 +8,13 @@ import type {
   ExecutionResult,
   FileContent,
   FileEntry,
-  Invite,
+  CreatedInvite,
   Language,
   NewSession,
   Notification,
   Participant,
   Role,
+  SessionScope,
   Theme,
   User,
 } from "./types";
@@ -123,8 +124,9 @@ export class ApiClient {
   }
 
   // Coding sessions
-  async listSessions(): Promise<CodingSession[]> {
-    return asList<CodingSession>(await this.request("GET", "/api/sessions"));
+  /** One page (up to 100) of the sessions in `scope`, most recently updated first. */
+  async listSessions(scope: SessionScope = "all"): Promise<CodingSession[]> {
+    return asList<CodingSession>(await this.request("GET", `/api/sessions?scope=${scope}&limit=100`));
   }
   createSession(input: NewSession): Promise<CodingSession> {
     return this.request("POST", "/api/sessions", input);
@@ -143,10 +145,10 @@ export class ApiClient {
   }
 
   // Sharing
-  createInvite(sessionId: string, role: Exclude<Role, "owner">): Promise<Invite> {
-    return this.request("POST", `/api/sessions/${enc(sessionId)}/invites`, { role });
+  createInvite(sessionId: string, role: Exclude<Role, "owner">, expiresInHours?: number): Promise<CreatedInvite> {
+    return this.request("POST", `/api/sessions/${enc(sessionId)}/invites`, expiresInHours ? { role, expiresInHours } : { role });
   }
-  acceptInvite(token: string): Promise<CodingSession> {
+  acceptInvite(token: string): Promise<{ session: CodingSession; role: Role }> {
     return this.request("POST", `/api/invites/${enc(token)}/accept`);
   }
   requestAccess(sessionId: string, message?: string): Promise<AccessRequest> {
@@ -155,8 +157,9 @@ export class ApiClient {
   async listAccessRequests(sessionId: string): Promise<AccessRequest[]> {
     return asList<AccessRequest>(await this.request("GET", `/api/sessions/${enc(sessionId)}/requests`));
   }
-  answerAccessRequest(id: string, status: Exclude<AccessRequestStatus, "pending">, role?: Exclude<Role, "owner">): Promise<AccessRequest> {
-    return this.request("PATCH", `/api/requests/${enc(id)}`, role ? { status, role } : { status });
+  /** Accepting grants the editor role. */
+  answerAccessRequest(id: string, status: Exclude<AccessRequestStatus, "pending">): Promise<AccessRequest> {
+    return this.request("PATCH", `/api/requests/${enc(id)}`, { status });
   }
 
   // Files
@@ -185,6 +188,7 @@ export class ApiClient {
   }
 
   // Chat
+  /** Chat history, newest first; pass the oldest id seen as `before` for the previous page. */
   async listMessages(sessionId: string, before?: string): Promise<ChatMessage[]> {
     const q = before ? `?before=${enc(before)}` : "";
     return asList<ChatMessage>(await this.request("GET", `/api/sessions/${enc(sessionId)}/messages${q}`));

@@ -20,15 +20,19 @@ export interface CodingSession {
   ownerId: string;
   createdAt: string;
   updatedAt: string;
-  /** Present when the server says how the caller relates to the session. */
+  /** The role people get when they open a public session without an invite. */
+  visitorRole?: "editor" | "viewer";
+  /** The caller's role; the list endpoint fills it only for the owner. */
   role?: Role;
-  ownerName?: string;
 }
+
+export type SessionScope = "mine" | "shared" | "public" | "all";
 
 export interface NewSession {
   name: string;
   language: string;
   isPublic: boolean;
+  visitorRole?: "editor" | "viewer";
 }
 
 export interface Participant {
@@ -36,13 +40,25 @@ export interface Participant {
   username: string;
   role: Role;
   online: boolean;
+  joinedAt?: string;
 }
 
 export interface Invite {
-  token: string;
-  role: Role;
-  url?: string;
+  id: string;
+  sessionId: string;
+  role: "editor" | "viewer";
   expiresAt?: string;
+  maxUses?: number;
+  uses: number;
+  revoked: boolean;
+  createdAt: string;
+}
+
+/** POST /api/sessions/{id}/invites: the token and link are shown only once. */
+export interface CreatedInvite {
+  invite: Invite;
+  token: string;
+  url: string;
 }
 
 export type AccessRequestStatus = "pending" | "accepted" | "rejected";
@@ -74,6 +90,7 @@ export interface FileContent extends FileEntry {
 
 export interface ChatMessage {
   id: string;
+  sessionId?: string;
   userId: string;
   username: string;
   content: string;
@@ -82,11 +99,12 @@ export interface ChatMessage {
 
 export interface Notification {
   id: string;
-  type: string;
-  title?: string;
-  message?: string;
-  link?: string;
-  read: boolean;
+  kind: string;
+  title: string;
+  body: string;
+  /** The session it is about, for a link. */
+  sessionId?: string;
+  isRead: boolean;
   createdAt: string;
 }
 

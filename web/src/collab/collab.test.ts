@@ -242,6 +242,35 @@ describe("collaboration over the protocol", () => {
     expect(eve.session.getSnapshot().joined).toBe(false);
   });
 
+  test("a server without socket runs hands the request to the REST fallback", () => {
+    const { net, clock } = setup();
+    const ann = connect(net, clock, "ann");
+    net.run();
+    const fallback: unknown[] = [];
+    ann.session.onRunFallback((req) => fallback.push(req));
+    expect(ann.session.startRun({ language: "python", entry: "main.py", stdin: "1\n" })).toBe(true);
+    net.run();
+    expect(fallback).toEqual([{ language: "python", entry: "main.py", stdin: "1\n" }]);
+    expect(ann.session.getSnapshot().lastError).toBeNull();
+  });
+
+  test("presence without an online flag (the Go server's form) counts as online", () => {
+    const { net, clock } = setup();
+    const ann = connect(net, clock, "ann");
+    const a = ann.session.document(FILE);
+    net.run();
+    a.handleCursor(0, { userId: "bob", name: "bob", color: "#1f6feb", ranges: [{ anchor: 1, head: 1 }] });
+    const socket = net.socketsOf("ann")[0]!;
+    socket.deliver({ type: "presence", participants: [{ userId: "ann", username: "ann", role: "owner", color: "#d0312d", state: "active" }] });
+    net.run();
+    expect(ann.session.getSnapshot().participants.map((p) => p.userId)).toEqual(["ann"]);
+    // bob is gone from presence, so his cursor goes too — but only if he was listed before.
+    socket.deliver({ type: "presence", participants: [{ userId: "ann", username: "ann", role: "owner" }, { userId: "bob", username: "bob", role: "editor" }] });
+    socket.deliver({ type: "presence", participants: [{ userId: "ann", username: "ann", role: "owner" }] });
+    net.run();
+    expect(a.state!.field(remoteCursorsField).has("bob")).toBe(false);
+  });
+
   test("run events stream output and end with the result", () => {
     const { net, clock } = setup();
     const ann = connect(net, clock, "ann");

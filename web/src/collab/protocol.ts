@@ -10,13 +10,19 @@ export interface SelectionJSON {
   ranges: { anchor: number; head: number }[];
 }
 
+/** Someone connected to the session right now (presence lists only those). */
 export interface PresenceParticipant {
   userId: string;
   username: string;
   role: Role;
-  online: boolean;
-  /** Files the participant has open, when the server tells. */
+  /** The server-assigned colour for cursors and avatars. */
+  color?: string;
+  /** Files the participant has open. */
   files?: string[];
+  /** "idle" after a while without activity. */
+  state?: "active" | "idle";
+  /** Absent from the real server (everyone listed is online); false only in older frames. */
+  online?: boolean;
 }
 
 export type ClientMessage =
@@ -45,14 +51,14 @@ export type ServerMessage =
   | {
       type: "joined";
       session: string;
-      user: { id: string; username: string };
+      user: { id: string; username: string; theme?: string };
       role: Role;
       participants: PresenceParticipant[];
       files: FileEntry[];
     }
   | { type: "doc"; file: string; version: number; content: string }
   | { type: "updates"; file: string; version: number; updates: ReceivedUpdate[] }
-  | { type: "cursor"; userId: string; file: string; version: number; selection: SelectionJSON }
+  | { type: "cursor"; userId: string; username?: string; color?: string; file: string; version: number; selection: SelectionJSON }
   | { type: "presence"; participants: PresenceParticipant[] }
   | { type: "chat"; message: ChatMessage }
   | { type: "files"; event: "created" | "renamed" | "deleted"; file: FileEntry }

@@ -62,6 +62,11 @@ export interface SessionClientOptions {
   clearTimeout?: (id: unknown) => void;
 }
 
+/** Only plain #rgb/#rrggbb colours reach inline styles. */
+function safeColor(c: string | undefined): string | undefined {
+  return c && /^#[0-9a-fA-F]{6}$/.test(c) ? c : undefined;
+}
+
 const FATAL_CODES = new Set(["forbidden", "not_found", "unauthorized"]);
 const CURSOR_DELAY_MS = 40;
 const RATE_LIMIT_RETRY_MS = 1500;
@@ -83,6 +88,9 @@ export class SessionClient {
   private readonly listeners = new Set<() => void>();
   private readonly notificationListeners = new Set<(n: Notification) => void>();
   private readonly discardListeners = new Set<(file: string, text: string) => void>();
+  private readonly runFallbackListeners = new Set<(request: Omit<ExecuteRequest, "sessionId">) => void>();
+  /** The last run asked for over the socket, until the server reacts to it. */
+  private pendingRunRequest: Omit<ExecuteRequest, "sessionId"> | null = null;
   private readonly cursorTimers = new Map<string, unknown>();
   private readonly unsubscribe: (() => void)[] = [];
   private localChatId = 0;
@@ -158,6 +166,11 @@ export class SessionClient {
     return doc;
   }
 
+  /** The document for `file` if it is open, without subscribing. */
+  peekDocument(file: string): DocumentSync | undefined {
+    return this.docs.get(file);
+  }
+
   closeDocument(file: string): void {
     const doc = this.docs.get(file);
     if (!doc) return;
@@ -207,7 +220,36 @@ export class SessionClient {
   }
 
   startRun(request: Omit<ExecuteRequest, "sessionId">): boolean {
-    return this.connection.send({ type: "run", ...request, sessionId: this.session });
+    const sent = this.connection.send({ type: "run", ...request, sessionId: this.session });
+    if (sent) this.pendingRunRequest = request;
+    return sent;
+  }
+
+  /**
+   * A server that does not take runs over the socket (it answers
+   * invalid_message for the unknown type) hands the request to these
+   * listeners, which use POST /api/execute instead.
+   */
+  onRunFallback(fn: (request: Omit<ExecuteRequest, "sessionId">) => void): () => void {
+    this.runFallbackListeners.add(fn);
+    return () => this.runFallbackListeners.delete(fn);
+  }
+
+  /** Shows a run made outside the socket (the REST fallback) like a live one. */
+  upsertLocalRun(id: string, phase: RunState["phase"], result?: ExecutionResult): void {
+    const runs = this.snapshot.runs.filter((r) => r.id !== id);
+    const me = this.snapshot.me;
+    const output: RunOutputChunk[] = [];
+    if (result?.compileOutput) output.push({ stream: "stderr", data: result.compileOutput });
+    if (result?.stdout) output.push({ stream: "stdout", data: result.stdout });
+    if (result?.stderr) output.push({ stream: "stderr", data: result.stderr });
+    const run: RunState = { id, phase, output, outputChars: output.reduce((n, c) => n + c.data.length, 0), clipped: false };
+    if (me) {
+      run.userId = me.id;
+      run.username = me.username;
+    }
+    if (result) run.result = result;
+    this.update({ runs: [...runs, run] });
   }
   sendStdin(run: string, data: string): boolean {
     return this.connection.send({ type: "stdin", run, data });
@@ -285,14 +327,14 @@ export class SessionClient {
         const who = this.snapshot.participants.find((p) => p.userId === msg.userId);
         this.docs.get(msg.file)?.handleCursor(msg.version, {
           userId: msg.userId,
-          name: who?.username ?? "someone",
-          color: colorFor(msg.userId),
+          name: msg.username ?? who?.username ?? "someone",
+          color: safeColor(msg.color ?? who?.color) ?? colorFor(msg.userId),
           ranges: msg.selection.ranges,
         });
         return;
       }
       case "presence": {
-        const online = new Set(msg.participants.filter((p) => p.online).map((p) => p.userId));
+        const online = new Set(msg.participants.filter((p) => p.online !== false).map((p) => p.userId));
         for (const p of this.snapshot.participants) {
           if (!online.has(p.userId)) for (const d of this.docs.values()) d.removeCursor(p.userId);
         }
@@ -343,6 +385,7 @@ export class SessionClient {
   }
 
   private receiveRun(msg: Extract<ServerMessage, { type: "run" }>): void {
+    this.pendingRunRequest = null;
     const id = runId(msg.run);
     const runs = this.snapshot.runs.slice();
     let index = runs.findIndex((r) => r.id === id);
@@ -391,6 +434,12 @@ export class SessionClient {
     const error = { code, message };
     if (!this.snapshot.joined && FATAL_CODES.has(code)) {
       this.update({ fatal: error });
+      return;
+    }
+    if (code === "invalid_message" && this.pendingRunRequest && /\brun\b/.test(message)) {
+      const request = this.pendingRunRequest;
+      this.pendingRunRequest = null;
+      for (const fn of [...this.runFallbackListeners]) fn(request);
       return;
     }
     const affected = [...this.docs.values()].filter((d) => (file ? d.file === file : d.hasPushInFlight));

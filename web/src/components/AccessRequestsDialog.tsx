@@ -15,12 +15,12 @@ export function AccessRequestsDialog({ session, onClose }: { session: CodingSess
   const requests = useQuery<AccessRequest[]>(key, () => api.listAccessRequests(session!.id));
   const pending = (requests.data ?? []).filter((r) => r.status === "pending");
 
-  const answer = async (r: AccessRequest, status: "accepted" | "rejected", role?: "editor" | "viewer") => {
+  const answer = async (r: AccessRequest, status: "accepted" | "rejected") => {
     if (!key) return;
     const before = cache.set<AccessRequest[]>(key, (rs) => (rs ?? []).map((x) => (x.id === r.id ? { ...x, status } : x)));
     try {
-      await api.answerAccessRequest(r.id, status, role);
-      toast.show("success", `${r.username ?? "Request"} ${status === "accepted" ? `added as ${role}` : "declined"}.`);
+      await api.answerAccessRequest(r.id, status);
+      toast.show("success", `${r.username ?? "Request"} ${status === "accepted" ? "can now edit" : "declined"}.`);
     } catch (err) {
       cache.set(key, before ?? []);
       toast.show("error", describeError(err));
@@ -44,11 +44,8 @@ export function AccessRequestsDialog({ session, onClose }: { session: CodingSess
                 {r.message && <span className="muted"> — “{r.message}”</span>}
               </span>
               <span className="row-actions">
-                <button type="button" className="button small" onClick={() => answer(r, "accepted", "editor")}>
+                <button type="button" className="button small" onClick={() => answer(r, "accepted")}>
                   Accept as editor
-                </button>
-                <button type="button" className="button small secondary" onClick={() => answer(r, "accepted", "viewer")}>
-                  Accept as viewer
                 </button>
                 <button type="button" className="button small danger" onClick={() => answer(r, "rejected")}>
                   Decline

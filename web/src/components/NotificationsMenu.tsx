@@ -75,7 +75,7 @@ export function NotificationsMenu() {
               type="button"
               className="link-button"
               disabled={count === 0}
-              onClick={() => act(() => api.markAllRead(), (ns) => ns.map((n) => ({ ...n, read: true })))}
+              onClick={() => act(() => api.markAllRead(), (ns) => ns.map((n) => ({ ...n, isRead: true })))}
             >
               Mark all read
             </button>
@@ -87,26 +87,26 @@ export function NotificationsMenu() {
           ) : (
             <ul className="notification-list">
               {list.data.map((n) => (
-                <li key={n.id} className={n.read ? "" : "unread"}>
+                <li key={n.id} className={n.isRead ? "" : "unread"}>
                   <div>
-                    {n.link ? (
-                      <Link href={n.link} onClick={() => setOpen(false)}>
-                        {n.title ?? n.message ?? n.type}
+                    {n.sessionId ? (
+                      <Link href={`/s/${encodeURIComponent(n.sessionId)}`} onClick={() => setOpen(false)}>
+                        {n.title || n.kind}
                       </Link>
                     ) : (
-                      <strong>{n.title ?? n.type}</strong>
+                      <strong>{n.title || n.kind}</strong>
                     )}
-                    {n.title && n.message && <p>{n.message}</p>}
+                    {n.body && <p>{n.body}</p>}
                     <time className="muted" dateTime={n.createdAt}>
                       {new Date(n.createdAt).toLocaleString()}
                     </time>
                   </div>
                   <div className="row-actions">
-                    {!n.read && (
+                    {!n.isRead && (
                       <button
                         type="button"
                         className="link-button"
-                        onClick={() => act(() => api.markRead(n.id), (ns) => ns.map((x) => (x.id === n.id ? { ...x, read: true } : x)))}
+                        onClick={() => act(() => api.markRead(n.id), (ns) => ns.map((x) => (x.id === n.id ? { ...x, isRead: true } : x)))}
                       >
                         Mark read
                       </button>
@@ -114,7 +114,7 @@ export function NotificationsMenu() {
                     <button
                       type="button"
                       className="link-button"
-                      aria-label={`Delete notification: ${n.title ?? n.message ?? n.type}`}
+                      aria-label={`Delete notification: ${n.title || n.kind}`}
                       onClick={() => act(() => api.deleteNotification(n.id), (ns) => ns.filter((x) => x.id !== n.id))}
                     >
                       Delete

@@ -1,6 +1,6 @@
 import { useId, useState } from "react";
 import { describeError } from "../api/errors";
-import type { CodingSession, Invite } from "../api/types";
+import type { CodingSession, CreatedInvite } from "../api/types";
 import { useApi } from "../app/services";
 import { Dialog } from "./Dialog";
 
@@ -8,13 +8,13 @@ import { Dialog } from "./Dialog";
 export function ShareDialog({ session, onClose }: { session: CodingSession | null; onClose: () => void }) {
   const api = useApi();
   const [role, setRole] = useState<"editor" | "viewer">("editor");
-  const [invite, setInvite] = useState<Invite | null>(null);
+  const [invite, setInvite] = useState<CreatedInvite | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [copied, setCopied] = useState(false);
   const roleId = useId();
   const linkId = useId();
 
-  const link = invite ? (invite.url ?? `${window.location.origin}/invite/${encodeURIComponent(invite.token)}`) : "";
+  const link = invite ? invite.url || `${window.location.origin}/invite/${encodeURIComponent(invite.token)}` : "";
   const create = async () => {
     if (!session) return;
     setError(null);
@@ -52,7 +52,7 @@ export function ShareDialog({ session, onClose }: { session: CodingSession | nul
         )}
         {invite && (
           <div className="field">
-            <label htmlFor={linkId}>Invite link ({invite.role})</label>
+            <label htmlFor={linkId}>Invite link ({invite.invite.role})</label>
             <div className="inline">
               <input id={linkId} readOnly value={link} onFocus={(e) => e.currentTarget.select()} />
               <button

@@ -12,29 +12,25 @@ import { ConfirmDialog } from "../components/Dialog";
 import { ShareDialog } from "../components/ShareDialog";
 import { Skeleton } from "../components/Skeleton";
 
-export const SESSIONS_KEY = "sessions";
+const MINE_KEY = "sessions/mine";
+const SHARED_KEY = "sessions/shared";
+const PUBLIC_KEY = "sessions/public";
 export const LANGUAGES_KEY = "languages";
 
-/** Splits what GET /api/sessions returns into the dashboard's three lists. */
-export function groupSessions(sessions: readonly CodingSession[], me: string) {
-  const mine: CodingSession[] = [];
-  const shared: CodingSession[] = [];
-  const publicOnes: CodingSession[] = [];
-  for (const s of sessions) {
-    if (s.ownerId === me) mine.push(s);
-    else if (s.role === "editor" || s.role === "viewer" || !s.isPublic) shared.push(s);
-    else publicOnes.push(s);
-  }
-  const byUpdated = (a: CodingSession, b: CodingSession) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0);
-  return { mine: mine.sort(byUpdated), shared: shared.sort(byUpdated), publicOnes: publicOnes.sort(byUpdated) };
+/** Public sessions that are not already listed as mine or shared. */
+export function otherPublic(publicOnes: readonly CodingSession[], mine: readonly CodingSession[], shared: readonly CodingSession[]): CodingSession[] {
+  const listed = new Set([...mine, ...shared].map((s) => s.id));
+  return publicOnes.filter((s) => !listed.has(s.id));
 }
 
-export function DashboardPage({ user }: { user: User }) {
+export function DashboardPage(_props: { user: User }) {
   const api = useApi();
   const cache = useQueryCache();
   const toast = useToast();
   const { navigate } = useRouter();
-  const sessions = useQuery<CodingSession[]>(SESSIONS_KEY, () => api.listSessions());
+  const mine = useQuery<CodingSession[]>(MINE_KEY, () => api.listSessions("mine"));
+  const shared = useQuery<CodingSession[]>(SHARED_KEY, () => api.listSessions("shared"));
+  const publicOnes = useQuery<CodingSession[]>(PUBLIC_KEY, () => api.listSessions("public"));
   const languages = useQuery<Language[]>(LANGUAGES_KEY, () => api.languages());
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<CodingSession | null>(null);
@@ -43,24 +39,27 @@ export function DashboardPage({ user }: { user: User }) {
 
   const create = async (input: { name: string; language: string; isPublic: boolean }) => {
     const created = await api.createSession(input);
-    cache.set<CodingSession[]>(SESSIONS_KEY, (ss) => [created, ...(ss ?? [])]);
+    cache.set<CodingSession[]>(MINE_KEY, (ss) => [created, ...(ss ?? [])]);
     navigate(`/s/${encodeURIComponent(created.id)}`);
     return created;
   };
 
   const remove = async (s: CodingSession) => {
     setDeleting(null);
-    const before = cache.set<CodingSession[]>(SESSIONS_KEY, (ss) => (ss ?? []).filter((x) => x.id !== s.id));
+    const before = cache.set<CodingSession[]>(MINE_KEY, (ss) => (ss ?? []).filter((x) => x.id !== s.id));
     try {
       await api.deleteSession(s.id);
       toast.show("success", `Deleted “${s.name}”.`);
     } catch (err) {
-      cache.set(SESSIONS_KEY, before ?? []);
+      cache.set(MINE_KEY, before ?? []);
       toast.show("error", `Could not delete “${s.name}”: ${describeError(err)}`);
     }
   };
 
-  const groups = sessions.data ? groupSessions(sessions.data, user.id) : null;
+  const failed = [mine, shared, publicOnes].find((q) => q.error !== undefined && !q.data);
+  const groups =
+    mine.data && shared.data && publicOnes.data ? { mine: mine.data, shared: shared.data, publicOnes: otherPublic(publicOnes.data, mine.data, shared.data) } : null;
+  const retry = () => [mine, shared, publicOnes].forEach((q) => q.refetch());
   const langName = (id: string) => languages.data?.find((l) => l.id === id)?.name ?? id;
 
   return (
@@ -73,10 +72,10 @@ export function DashboardPage({ user }: { user: User }) {
             New session
           </button>
         </div>
-        {sessions.error !== undefined && !sessions.data ? (
+        {failed ? (
           <div role="alert" className="error-panel">
-            <p>Could not load sessions: {describeError(sessions.error)}</p>
-            <button type="button" className="button" onClick={sessions.refetch}>
+            <p>Could not load sessions: {describeError(failed.error)}</p>
+            <button type="button" className="button" onClick={retry}>
               Retry
             </button>
           </div>

@@ -17,8 +17,8 @@ export function InvitePage({ token }: { token: string }) {
     started.current = true;
     api
       .acceptInvite(token)
-      .then((session) => {
-        cache.invalidate("sessions");
+      .then(({ session }) => {
+        cache.invalidate("sessions/");
         navigate(`/s/${encodeURIComponent(session.id)}`, { replace: true });
       })
       .catch(setError);

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { Extension } from "@codemirror/state";
 import { ApiError, describeError } from "../api/errors";
-import type { CodingSession, ExecutionResult, FileEntry, Language, User } from "../api/types";
+import type { CodingSession, ExecutionResult, FileEntry, Language, Participant, User } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
 import { useApi } from "../app/services";
 import { useToast } from "../app/toasts";
@@ -70,6 +70,12 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const langSelectId = useId();
 
   const history = useQuery<ExecutionResult[]>(snapshot?.joined ? historyKey : null, () => api.listExecutions(sessionId));
+  const members = useQuery<Participant[]>(snapshot?.joined ? `sessions/${sessionId}/participants` : null, () => api.listParticipants(sessionId));
+  // Someone joined or left: the member list (roles) may have changed too.
+  const presenceKey = (snapshot?.participants ?? []).map((p) => p.userId).sort().join(",");
+  useEffect(() => {
+    if (presenceKey) cache.invalidate(`sessions/${sessionId}/participants`);
+  }, [presenceKey, cache, sessionId]);
 
   // Chat history once joined.
   const joined = snapshot?.joined ?? false;
@@ -86,7 +92,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     if (!client) return;
     const offN = client.onNotification((n) => {
       cache.invalidate("notifications/");
-      toast.show("info", n.title ?? n.message ?? "New notification");
+      toast.show("info", n.title || n.body || "New notification");
     });
     const offD = client.onEditsDiscarded((file, text) => {
       const name = filesRef.current.find((f) => f.id === file)?.name ?? "a file";
@@ -100,6 +106,40 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
       offD();
     };
   }, [client, cache, toast]);
+  // Servers without socket runs: run through POST /api/execute with the current contents.
+  useEffect(() => {
+    if (!client) return;
+    return client.onRunFallback(async (request) => {
+      const id = `local-run-${Date.now()}`;
+      client.upsertLocalRun(id, "running");
+      try {
+        const sources = filesRef.current.filter((f) => !f.isFolder && !f.id.startsWith("local-"));
+        const withContent = await Promise.all(
+          sources.map(async (f) => {
+            const state = client.peekDocument(f.id)?.state;
+            return { path: f.path, content: state ? state.doc.toString() : (await api.getFile(f.id)).content };
+          }),
+        );
+        const result = await api.execute({ ...request, files: withContent, sessionId });
+        client.upsertLocalRun(id, "finished", result);
+      } catch (err) {
+        client.upsertLocalRun(id, "finished", {
+          id,
+          language: { id: request.language, version: "" },
+          status: "internal_error",
+          exitCode: -1,
+          stdout: "",
+          stderr: describeError(err),
+          timeMs: 0,
+          cpuMs: 0,
+          memoryKb: 0,
+          stdoutTruncated: false,
+          stderrTruncated: false,
+        });
+      }
+    });
+  }, [client, api, sessionId]);
+
   const lastError = snapshot?.lastError;
   useEffect(() => {
     if (lastError && client) {
@@ -403,7 +443,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           <EditorTabs
             files={openFiles}
             activeId={activeId}
-            unsaved={(id) => (client?.document(id).unconfirmedCount ?? 0) > 0}
+            unsaved={(id) => (client?.peekDocument(id)?.unconfirmedCount ?? 0) > 0}
             onSelect={setActiveId}
             onClose={closeTab}
             panelId={editorPanelId}
@@ -419,7 +459,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           </div>
         </div>
         <div className="area-side">
-          <ParticipantsList participants={snapshot?.participants ?? []} meId={snapshot?.me?.id} />
+          <ParticipantsList members={members.data ?? []} presence={snapshot?.participants ?? []} meId={snapshot?.me?.id} />
           <ChatPanel messages={snapshot?.chat ?? []} meId={snapshot?.me?.id ?? user.id} onSend={(t) => client?.sendChat(t)} onRetry={(id) => client?.retryChat(id)} />
         </div>
         <div className="area-run">

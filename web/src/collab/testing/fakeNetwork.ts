@@ -158,7 +158,13 @@ export class FakeServer {
         for (const s of this.sockets) if (s.session) s.deliver({ type: "chat", message });
         return;
       }
+      case "leave":
+      case "close":
+      case "ping":
+        return;
       default:
+        // As the Go server answers message types it does not handle.
+        socket.deliver({ type: "error", code: "invalid_message", message: `unknown message type "${msg.type}"` });
         return;
     }
   }
