@@ -266,6 +266,12 @@ func (c *conn) handle(data []byte) {
 		c.handleCursor(m)
 	case "chat":
 		c.handleChat(m)
+	case "run":
+		c.handleRun(m)
+	case "stdin":
+		c.handleStdin(m)
+	case "cancel":
+		c.handleCancel(m)
 	case "":
 		c.sendError("invalid_message", "a message needs a type", "")
 	default:
@@ -600,6 +606,53 @@ func (c *conn) handleChat(m inMessage) {
 	defer cancel()
 	c.touch()
 	if _, err := c.hub.ws.PostMessage(ctx, c.user, sess.ID, m.Text); err != nil {
+		c.domainError(err, "")
+	}
+}
+
+func (c *conn) handleRun(m inMessage) {
+	sess, _ := c.joined()
+	if sess == nil {
+		c.sendError("not_joined", "join a session first", "")
+		return
+	}
+	if c.hub.runs == nil {
+		c.sendError("unavailable", "code execution is not available on this server", "")
+		return
+	}
+	req := httpapi.ExecuteRequest{Language: m.Language, Code: m.Code, Files: m.Files, Entry: m.Entry, Stdin: m.Stdin,
+		SessionID: sess.ID, Limits: m.Limits}
+	in := req.Input()
+	in.Interactive = true
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.hub.runs.Start(ctx, c.user, in, nil); err != nil {
+		c.domainError(err, "")
+	}
+}
+
+func (c *conn) handleStdin(m inMessage) {
+	if c.hub.runs == nil {
+		c.sendError("unavailable", "code execution is not available on this server", "")
+		return
+	}
+	if len(m.Data) > 64<<10 {
+		c.sendError("too_large", "send standard input in chunks of at most 64 KiB", "")
+		return
+	}
+	if err := c.hub.runs.Stdin(c.user, m.Run, m.Data, m.EOF); err != nil {
+		c.domainError(err, "")
+	}
+}
+
+func (c *conn) handleCancel(m inMessage) {
+	if c.hub.runs == nil {
+		c.sendError("unavailable", "code execution is not available on this server", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if err := c.hub.runs.Cancel(ctx, c.user, m.Run); err != nil {
 		c.domainError(err, "")
 	}
 }

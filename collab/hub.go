@@ -16,6 +16,7 @@ import (
 
 	"github.com/codebuddy-dev/codebuddy"
 	"github.com/codebuddy-dev/codebuddy/httpapi"
+	"github.com/codebuddy-dev/codebuddy/runs"
 	"github.com/codebuddy-dev/codebuddy/workspace"
 )
 
@@ -48,6 +49,8 @@ type Options struct {
 	// PingInterval is the WebSocket keepalive period (default 25 s).
 	PingInterval time.Duration
 	Now          func() time.Time
+	// Runs executes code for "run" messages; nil answers them with an error.
+	Runs *runs.Service
 }
 
 // Hub owns the connections, open documents and session rooms of this node.
@@ -69,6 +72,7 @@ type Hub struct {
 	heartbeat     time.Duration
 	pingInterval  time.Duration
 	now           func() time.Time
+	runs          *runs.Service
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -88,7 +92,7 @@ func New(o Options) *Hub {
 	h := &Hub{ws: o.Workspace, files: o.Files, log: o.Log, broker: o.Broker, logger: o.Logger, node: o.Node,
 		userFrom: o.UserFrom, snapshotEvery: o.SnapshotEvery, maxDocUnits: o.MaxDocUnits, sendQueue: o.SendQueue,
 		idleAfter: o.IdleAfter, msgRate: o.MessageRate, msgBurst: o.MessageBurst, heartbeat: o.Heartbeat,
-		pingInterval: o.PingInterval, now: o.Now,
+		pingInterval: o.PingInterval, now: o.Now, runs: o.Runs,
 		docs: map[string]*document{}, rooms: map[string]*room{}, conns: map[*conn]struct{}{},
 		users: map[string]map[*conn]struct{}{}, userSubs: map[string]func(){}}
 	if h.logger == nil {
@@ -572,4 +576,18 @@ func (h *Hub) removeUserConn(c *conn) {
 	if cancel != nil {
 		cancel()
 	}
+}
+
+var _ runs.Publisher = (*Hub)(nil)
+
+// RunEvent implements runs.Publisher: every participant of the session sees the run live.
+func (h *Hub) RunEvent(ctx context.Context, sessionID string, ev runs.Event) {
+	m := runMsg{Type: "run", Event: string(ev.Type), Run: ev.RunID, UserID: ev.UserID, Username: ev.Username,
+		Position: ev.Position, Stream: ev.Stream, Data: ev.Data}
+	if ev.Result != nil {
+		r := httpapi.WireResult(ev.RunID, *ev.Result)
+		m.Result = &r
+	}
+	frame, _ := json.Marshal(m)
+	h.publishSession(ctx, sessionID, frame, "", "")
 }

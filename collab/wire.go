@@ -3,19 +3,41 @@ package collab
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/codebuddy-dev/codebuddy/httpapi"
 )
 
 // Client → server message; fields are used by the types that need them.
 type inMessage struct {
-	Type      string          `json:"type"`
-	Session   string          `json:"session"`
-	File      string          `json:"file"`
-	Version   *int64          `json:"version"`
-	Updates   []inUpdate      `json:"updates"`
-	Selection *Selection      `json:"selection"`
-	Text      string          `json:"text"`
-	Run       json.RawMessage `json:"run"`
-	Data      string          `json:"data"`
+	Type      string     `json:"type"`
+	Session   string     `json:"session"`
+	File      string     `json:"file"`
+	Version   *int64     `json:"version"`
+	Updates   []inUpdate `json:"updates"`
+	Selection *Selection `json:"selection"`
+	Text      string     `json:"text"`
+	Run       string     `json:"run"`
+	Data      string     `json:"data"`
+	EOF       bool       `json:"eof"`
+	// run: the fields of POST /api/execute.
+	Language string             `json:"language"`
+	Code     string             `json:"code"`
+	Files    []httpapi.RunFile  `json:"files"`
+	Entry    string             `json:"entry"`
+	Stdin    string             `json:"stdin"`
+	Limits   *httpapi.RunLimits `json:"limits"`
+}
+
+type runMsg struct {
+	Type     string                   `json:"type"`
+	Event    string                   `json:"event"`
+	Run      string                   `json:"run"`
+	UserID   string                   `json:"userId"`
+	Username string                   `json:"username"`
+	Position int                      `json:"position,omitempty"`
+	Stream   string                   `json:"stream,omitempty"`
+	Data     string                   `json:"data,omitempty"`
+	Result   *httpapi.ExecutionResult `json:"result,omitempty"`
 }
 
 type inUpdate struct {

@@ -31,7 +31,7 @@ type Config struct {
 	// the client address is the TCP peer.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 
-	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"2097152"`
+	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"8388608"`
 	SessionTTL      time.Duration `env:"SESSION_TTL" envDefault:"720h"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 
@@ -43,6 +43,14 @@ type Config struct {
 
 	// HashConcurrency bounds parallel argon2id hashes (64 MiB each).
 	HashConcurrency int `env:"HASH_CONCURRENCY" envDefault:"2"`
+
+	// Sandbox is on (isolated execution), off (execution unavailable) or
+	// unisolated (DEVELOPMENT ONLY: user code runs as plain processes).
+	Sandbox string `env:"SANDBOX" envDefault:"on"`
+	// ExecSlots is how many runs execute at once (default: the number of CPUs).
+	ExecSlots int `env:"EXEC_SLOTS" envDefault:"0"`
+	// GoCacheDir holds the Go build cache shared read-only with Go runs.
+	GoCacheDir string `env:"GO_CACHE_DIR" envDefault:"/var/cache/codebuddy/gocache"`
 
 	SentryDSN    string `env:"SENTRY_DSN"`
 	OTLPEndpoint string `env:"OTLP_ENDPOINT"`
@@ -169,6 +177,14 @@ func (c *Config) validate() []string {
 			pfx = netip.PrefixFrom(addr, addr.BitLen())
 		}
 		c.Proxies = append(c.Proxies, pfx)
+	}
+	switch c.Sandbox {
+	case "on", "off", "unisolated":
+	default:
+		bad("SANDBOX", "want on, off or unisolated, got %q", c.Sandbox)
+	}
+	if c.ExecSlots < 0 || c.ExecSlots > 256 {
+		bad("EXEC_SLOTS", "want 0 (one per CPU) to 256")
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		bad("MAX_BODY_BYTES", "want 1024 to 67108864")

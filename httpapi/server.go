@@ -18,6 +18,7 @@ import (
 	"github.com/codebuddy-dev/codebuddy/auth"
 	"github.com/codebuddy-dev/codebuddy/config"
 	"github.com/codebuddy-dev/codebuddy/ratelimit"
+	"github.com/codebuddy-dev/codebuddy/runs"
 	"github.com/codebuddy-dev/codebuddy/workspace"
 )
 
@@ -46,6 +47,8 @@ type Options struct {
 	Workspace *workspace.Service
 	// Content replaces file contents through the live change log.
 	Content ContentReplacer
+	// Runs executes code; nil leaves the execution endpoints out.
+	Runs *runs.Service
 	// Online reports which users are connected to a session.
 	Online func(sessionID string) map[string]bool
 }
@@ -70,6 +73,7 @@ type Server struct {
 	workspace *workspace.Service
 	content   ContentReplacer
 	online    func(sessionID string) map[string]bool
+	runs      *runs.Service
 
 	mux     *http.ServeMux
 	api     huma.API
@@ -81,7 +85,7 @@ type Server struct {
 func New(o Options) *Server {
 	s := &Server{cfg: o.Config, auth: o.Auth, users: o.Users, log: o.Logger, registry: o.Registry,
 		checks: o.Checks, version: o.Version, web: o.Web, now: o.Now,
-		workspace: o.Workspace, content: o.Content, online: o.Online}
+		workspace: o.Workspace, content: o.Content, online: o.Online, runs: o.Runs}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -122,6 +126,9 @@ func New(o Options) *Server {
 	s.routeAuth()
 	if s.workspace != nil {
 		s.routeSessions()
+	}
+	if s.runs != nil {
+		s.routeExecute()
 	}
 
 	cop := http.NewCrossOriginProtection()

@@ -11,12 +11,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/codebuddy-dev/codebuddy/sandbox"
 )
 
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
 func main() {
+	// A sandbox container's init is this same binary; it never returns from here.
+	sandbox.Main()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -26,6 +26,8 @@ import (
 	"github.com/codebuddy-dev/codebuddy/config"
 	"github.com/codebuddy-dev/codebuddy/httpapi"
 	"github.com/codebuddy-dev/codebuddy/ratelimit"
+	"github.com/codebuddy-dev/codebuddy/runner"
+	"github.com/codebuddy-dev/codebuddy/runs"
 	"github.com/codebuddy-dev/codebuddy/sqlstore"
 	"github.com/codebuddy-dev/codebuddy/web"
 	"github.com/codebuddy-dev/codebuddy/workspace"
@@ -41,6 +43,9 @@ type Main struct {
 	Redis  *redis.Client
 	Broker codebuddy.Broker
 	Hub    *collab.Hub
+	Runner *runner.Runner
+	Queue  runner.Queue
+	Runs   *runs.Service
 	HTTP   *httpapi.Server
 
 	server   *http.Server
@@ -110,16 +115,24 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 		m.Close()
 		return nil, err
 	}
-	m.Work = workspace.New(workspace.Options{Store: db, Now: now, Starter: starterFiles})
+	if err := m.openExecution(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	checks = append(checks, httpapi.Check{Name: "sandbox", Check: func(context.Context) error { return m.Runner.Ready() }})
+	m.Work = workspace.New(workspace.Options{Store: db, Now: now, Starter: starterFiles(m.Runner)})
+	m.Runs = runs.New(runs.Options{Queue: m.Queue, Runner: m.Runner, Store: db, Workspace: m.Work, Files: db, Logger: log})
 	m.Hub = collab.New(collab.Options{Workspace: m.Work, Files: db, Log: db, Broker: m.Broker, Logger: log,
-		Node: nodeName(), Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: now})
+		Node: nodeName(), Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: now, Runs: m.Runs})
 	m.closers = append(m.closers, func() error { m.Hub.Close(); return nil })
 	m.Work.SetNotifier(m.Hub)
+	m.Runs.SetPublisher(m.Hub)
+	m.Runs.SetContents(m.Hub)
 
 	reg := prometheus.NewRegistry()
 	m.HTTP = httpapi.New(httpapi.Options{
 		Config: cfg, Auth: m.Auth, Users: db, Logger: log, Registry: reg, Web: web.Dist(), Version: version, Now: now,
-		Workspace: m.Work, Content: m.Hub, Online: m.Hub.Online, NewCounter: newCounter, Checks: checks,
+		Workspace: m.Work, Content: m.Hub, Online: m.Hub.Online, Runs: m.Runs, NewCounter: newCounter, Checks: checks,
 	})
 	m.Hub.Register(m.HTTP.API(), m.HTTP.APIError)
 	m.HTTP.Mux().Handle("GET /api/ws", m.Hub)

@@ -1,15 +1,19 @@
 package main
 
-import "github.com/codebuddy-dev/codebuddy"
+import (
+	"github.com/codebuddy-dev/codebuddy"
+	"github.com/codebuddy-dev/codebuddy/runner"
+)
 
-// starterFiles gives a new session its language's hello world.
-// TODO(wiring): replaced by the runner's language table once it lands.
-func starterFiles(language string) ([]*codebuddy.File, bool) {
-	switch language {
-	case "python":
-		return []*codebuddy.File{{Name: "main.py", Content: "print(\"Hello, World!\")\n"}}, true
-	case "javascript":
-		return []*codebuddy.File{{Name: "main.js", Content: "console.log(\"Hello, World!\");\n"}}, true
+// starterFiles gives a new session its language's hello world from the language
+// table; languages outside the table are refused.
+func starterFiles(r *runner.Runner) func(language string) ([]*codebuddy.File, bool) {
+	return func(language string) ([]*codebuddy.File, bool) {
+		for _, l := range r.Languages() {
+			if l.ID == language {
+				return []*codebuddy.File{{Name: l.DefaultFile, Content: l.Template}}, true
+			}
+		}
+		return nil, false
 	}
-	return nil, false
 }

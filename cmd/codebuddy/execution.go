@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/codebuddy-dev/codebuddy/runner"
+	"github.com/codebuddy-dev/codebuddy/sandbox"
+)
+
+// openExecution detects the toolchains and starts the sandbox pool and the queue.
+// A sandbox that cannot be set up leaves execution unavailable with the reason
+// (in /readyz, /api/languages and this log); it never falls back to running code
+// unisolated unless the operator asked for that development mode.
+func (m *Main) openExecution(ctx context.Context) error {
+	cfg := runner.DefaultConfig()
+	cfg.GoCacheDir = m.Config.GoCacheDir
+	cfg.Logger = m.Log
+	langs, mounts := runner.DetectLanguages(ctx, cfg)
+	var pool *sandbox.Pool
+	var poolErr error
+	switch m.Config.Sandbox {
+	case "off":
+		poolErr = errors.New("code execution is turned off by the operator (CODEBUDDY_SANDBOX=off)")
+	default:
+		dataDir, err := filepath.Abs(m.Config.DataDir)
+		if err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		unisolated := m.Config.Sandbox == "unisolated"
+		if unisolated {
+			m.Log.Error("DEVELOPMENT MODE: CODEBUDDY_SANDBOX=unisolated runs user code WITHOUT ANY ISOLATION; never expose this server")
+		}
+		pool, poolErr = sandbox.New(ctx, sandbox.Options{Slots: m.Config.ExecSlots, MaxLimits: cfg.MaxLimits(), Mounts: mounts,
+			ProtectedPaths: []string{dataDir}, Logger: m.Log, Unisolated: unisolated})
+		if poolErr != nil {
+			pool = nil
+		}
+	}
+	if poolErr != nil {
+		m.Log.Warn("code execution unavailable", "reason", poolErr.Error())
+	} else {
+		m.closers = append(m.closers, pool.Close)
+	}
+	m.Runner = runner.New(cfg, langs, pool, poolErr)
+	q := runner.NewLocalQueue(m.Runner, runner.QueueOptions{Concurrency: m.Config.ExecSlots})
+	m.Queue = q
+	m.closers = append(m.closers, func() error { q.Close(); return nil })
+	avail := 0
+	for _, l := range m.Runner.Languages() {
+		if l.Available {
+			avail++
+		}
+	}
+	m.Log.Info("code execution", "sandbox", m.Config.Sandbox, "ready", poolErr == nil, "languages_available", avail)
+	return nil
+}

@@ -1,0 +1,26 @@
+-- +goose Up
+CREATE TABLE executions (
+	id               TEXT PRIMARY KEY,
+	user_id          TEXT REFERENCES users (id) ON DELETE SET NULL,
+	session_id       TEXT REFERENCES sessions (id) ON DELETE CASCADE,
+	language         TEXT NOT NULL,
+	version          TEXT NOT NULL DEFAULT '',
+	status           TEXT NOT NULL,
+	exit_code        INTEGER NOT NULL DEFAULT 0,
+	signal           TEXT NOT NULL DEFAULT '',
+	stdout           TEXT NOT NULL DEFAULT '',
+	stderr           TEXT NOT NULL DEFAULT '',
+	compile_output   TEXT NOT NULL DEFAULT '',
+	time_ms          INTEGER NOT NULL DEFAULT 0,
+	cpu_ms           INTEGER NOT NULL DEFAULT 0,
+	memory_kb        INTEGER NOT NULL DEFAULT 0,
+	stdout_truncated BOOLEAN NOT NULL DEFAULT FALSE,
+	stderr_truncated BOOLEAN NOT NULL DEFAULT FALSE,
+	created_at       TIMESTAMP NOT NULL,
+	finished_at      TIMESTAMP
+);
+CREATE INDEX executions_session ON executions (session_id, id);
+CREATE INDEX executions_user ON executions (user_id, id);
+
+-- +goose Down
+DROP TABLE executions;
