@@ -44,6 +44,9 @@ type langSpec struct {
 	transpile func(files []File, entry string) ([]File, string, string)
 	// vars are the detected toolchain's paths ({python}, {java}, …).
 	vars map[string]string
+	// oomMessages mark a runtime's own out-of-memory failure (its heap cap
+	// sits below the cgroup limit), reported as memory_limit too.
+	oomMessages []string
 	// minPids raises the run's pids limit (within the operator's maximum)
 	// for runtimes that need many threads.
 	minPids int
@@ -63,19 +66,21 @@ func languageTable(goCache string) []Language {
 			ID: "javascript", Name: "JavaScript", Extensions: []string{".js", ".mjs", ".cjs"}, DefaultFile: "main.js",
 			Template: "console.log(\"Hello, World!\");\n",
 			spec: langSpec{
-				run:    []string{"{node}", "{entry}"},
-				env:    []string{"NODE_OPTIONS=--max-old-space-size={heapMiB}"},
-				detect: detectBinary("node", "node", "--version"),
+				run:         []string{"{node}", "{entry}"},
+				env:         []string{"NODE_OPTIONS=--max-old-space-size={heapMiB}"},
+				detect:      detectBinary("node", "node", "--version"),
+				oomMessages: []string{"JavaScript heap out of memory"},
 			},
 		},
 		{
 			ID: "typescript", Name: "TypeScript", Extensions: []string{".ts", ".mts", ".cts"}, DefaultFile: "main.ts",
 			Template: "const greeting: string = \"Hello, World!\";\nconsole.log(greeting);\n",
 			spec: langSpec{
-				run:       []string{"{node}", "--enable-source-maps", "{entry}"},
-				env:       []string{"NODE_OPTIONS=--max-old-space-size={heapMiB}"},
-				detect:    detectTypeScript,
-				transpile: transpileTypeScript,
+				run:         []string{"{node}", "--enable-source-maps", "{entry}"},
+				env:         []string{"NODE_OPTIONS=--max-old-space-size={heapMiB}"},
+				detect:      detectTypeScript,
+				transpile:   transpileTypeScript,
+				oomMessages: []string{"JavaScript heap out of memory"},
 			},
 		},
 		{
@@ -84,8 +89,9 @@ func languageTable(goCache string) []Language {
 			spec: langSpec{
 				run: []string{"{python}", "-B", "{entry}"},
 				// Unbuffered, so output streams while the program runs.
-				env:    []string{"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "PYTHONIOENCODING=utf-8"},
-				detect: detectPython,
+				env:         []string{"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "PYTHONIOENCODING=utf-8"},
+				detect:      detectPython,
+				oomMessages: []string{"\nMemoryError"},
 			},
 		},
 		{
@@ -99,8 +105,9 @@ func languageTable(goCache string) []Language {
 					"-J-XX:ActiveProcessorCount=1", "-J-Xshare:auto", "-encoding", "UTF-8", "-d", ".", "{sources}"},
 				run: []string{"{java}", "-XX:MaxRAM={mem}m", "-XX:MaxRAMPercentage=70", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 					"-XX:ActiveProcessorCount=1", "-Xss16m", "-Xshare:auto", "-cp", ".", "{class}"},
-				detect:  detectJava,
-				minPids: 64,
+				detect:      detectJava,
+				minPids:     64,
+				oomMessages: []string{"java.lang.OutOfMemoryError"},
 			},
 		},
 		{

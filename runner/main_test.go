@@ -15,6 +15,9 @@ import (
 func TestMain(m *testing.M) {
 	sandbox.Main()
 	code := m.Run()
+	if env.queue != nil {
+		env.queue.Close()
+	}
 	if env.pool != nil {
 		if err := env.pool.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "close pool:", err)
@@ -30,6 +33,7 @@ var env struct {
 	once   sync.Once
 	pool   *sandbox.Pool
 	runner *runner.Runner
+	queue  *runner.LocalQueue // shared by execute: two runs at a time keeps wall times sane on 2 cores
 	langs  []runner.Language
 	err    error
 }
@@ -67,6 +71,7 @@ func setup(t testing.TB) *runner.Runner {
 		})
 		if env.err == nil {
 			env.runner = runner.New(cfg, langs, env.pool, nil)
+			env.queue = runner.NewLocalQueue(env.runner, runner.QueueOptions{Concurrency: 2, Backlog: 1000, PerUserBacklog: 100})
 		}
 	})
 	if env.err != nil {
@@ -75,12 +80,10 @@ func setup(t testing.TB) *runner.Runner {
 	return env.runner
 }
 
-// execute runs a request through a fresh queue and waits for the result.
+// execute runs a request through the shared queue and waits for the result.
 func execute(t *testing.T, r *runner.Runner, req runner.Request) runner.Result {
 	t.Helper()
-	q := runner.NewLocalQueue(r, runner.QueueOptions{})
-	defer q.Close()
-	run, err := q.Submit(req, nil)
+	run, err := env.queue.Submit(req, nil)
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}

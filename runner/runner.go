@@ -487,6 +487,13 @@ func (r *Runner) execute(ctx context.Context, req *Request, env runEnv) Result {
 		r.cfg.Logger.Error("run phase", "run", req.ID, "err", err)
 	}
 	res.Status = Status(rres.Status)
+	if res.Status == StatusRuntimeError {
+		for _, m := range lang.spec.oomMessages {
+			if strings.Contains(string(rres.Stderr), m) {
+				res.Status = StatusMemoryLimit
+			}
+		}
+	}
 	res.CompileOutput = compileOutput
 	res.Stdout, res.Stderr = toText(rres.Stdout), toText(rres.Stderr)
 	res.StdoutTruncated, res.StderrTruncated = rres.StdoutTruncated, rres.StderrTruncated

@@ -58,6 +58,7 @@ func newCgroupRoot(name string) (*cgroupRoot, error) {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			rel = "."
 		}
+		removeStale(filepath.Join(mnt.Mountpoint, rel))
 		dir := filepath.Join(mnt.Mountpoint, rel, name)
 		if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
 			r.remove()
@@ -89,6 +90,7 @@ func newCgroupRootV2(name, own string) (*cgroupRoot, error) {
 	if err := os.WriteFile(filepath.Join(parent, "cgroup.subtree_control"), []byte(enable), 0); err != nil {
 		return nil, unavailable("enable cgroup v2 controllers in %s: %v (delegate a cgroup subtree to the server)", parent, err)
 	}
+	removeStale(parent)
 	dir := filepath.Join(parent, name)
 	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
 		return nil, unavailable("create cgroup %s: %v", dir, err)
@@ -98,6 +100,27 @@ func newCgroupRootV2(name, own string) (*cgroupRoot, error) {
 		return nil, unavailable("enable cgroup v2 controllers in %s: %v", dir, err)
 	}
 	return &cgroupRoot{v2: true, dirs: map[string]string{"": dir}}, nil
+}
+
+// removeStale deletes the cgroups of pools whose server process is gone
+// (killed without Close). Their containers died with the server (Pdeathsig),
+// so the directories are empty.
+func removeStale(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "codebuddy-*-*"))
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "codebuddy-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			continue
+		}
+		slots, _ := filepath.Glob(filepath.Join(d, "slot-*"))
+		for _, sl := range slots {
+			unix.Rmdir(sl)
+		}
+		unix.Rmdir(d)
+	}
 }
 
 func (r *cgroupRoot) version() string {
@@ -211,10 +234,6 @@ func (s *slotCgroup) prepare(mem int64, pids int) (counters, error) {
 		} else {
 			s.pids = pids
 		}
-	}
-	if !s.root.v2 {
-		// Peak counters start again from the current usage.
-		writeFile(s.dirs["memory"], "memory.max_usage_in_bytes", "0")
 	}
 	c, err := s.read()
 	errs = append(errs, err)

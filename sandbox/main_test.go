@@ -93,13 +93,13 @@ func sandboxProcs() []string {
 
 // poolCgroups lists cgroup directories created for this process's pools.
 func poolCgroups() []string {
-	pattern := fmt.Sprintf("codebuddy-%d", os.Getpid())
+	prefix := fmt.Sprintf("codebuddy-%d-", os.Getpid())
 	var out []string
 	filepath.WalkDir("/sys/fs/cgroup", func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return nil
 		}
-		if d.Name() == pattern {
+		if strings.HasPrefix(d.Name(), prefix) {
 			out = append(out, p)
 			return filepath.SkipDir
 		}

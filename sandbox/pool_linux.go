@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -18,40 +19,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Options configure a Pool.
-type Options struct {
-	// Slots is the number of pre-forked containers (runs that can execute at
-	// the same time). Default: the number of CPUs.
-	Slots int
-	// MaxLimits are the hard maxima of any run (fixed in each container's
-	// hard rlimits); Cmd.Limits are clamped to them and zero fields default
-	// to them. Default: DefaultLimits().
-	MaxLimits Limits
-	// WorkDirSize and TmpSize bound the tmpfs of /box and /tmp (bytes).
-	// Default: MaxLimits.FileSize each.
-	WorkDirSize, TmpSize int64
-	// Mounts are extra host paths (directories or files) exposed read-only
-	// at the same path inside, e.g. toolchains under /root/.pyenv. /usr,
-	// the merged-/usr links, /etc/ld.so.cache and /etc/alternatives are
-	// always exposed.
-	Mounts []string
-	// ProtectedPaths (the server's data dir, …) may not be exposed: a Mount
-	// equal to one of them, inside one, or containing one is refused.
-	ProtectedPaths []string
-	// HostUIDBase is the first host uid (and gid) of the sandbox's range.
-	// Slot i uses HostUIDBase+2i (container root) and HostUIDBase+2i+1
-	// (the program's user). Default 200000. Never 0.
-	HostUIDBase int
-	// CPUsPerRun is the CPU bandwidth of one run (cgroup CPU quota).
-	// Default 1.
-	CPUsPerRun float64
-	// Logger receives start-up and slot-recovery messages. Default: discard.
-	Logger *slog.Logger
-	// Unisolated runs programs as plain child processes without any
-	// isolation. DEVELOPMENT ONLY: it is logged loudly at start-up.
-	Unisolated bool
-}
 
 // Pool is a set of pre-forked sandbox containers. It is safe for concurrent use.
 type Pool struct {
@@ -70,14 +37,6 @@ type Pool struct {
 	closed bool
 	wg     sync.WaitGroup
 	stop   chan struct{}
-}
-
-// Info describes how a pool isolates programs, for logs and /readyz.
-type Info struct {
-	Isolated bool
-	Cgroup   string // "v1", "v2" or "" when unisolated
-	Memsw    bool   // v1 memory+swap limit in force
-	Slots    int
 }
 
 // Info reports the pool's isolation.
@@ -141,7 +100,10 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 		return nil, unavailable("open own executable: %v", err)
 	}
 	p.exe = exe
-	cg, err := newCgroupRoot(fmt.Sprintf("codebuddy-%d", os.Getpid()))
+	// One parent cgroup per pool: several pools may live in one process.
+	var suffix [4]byte
+	rand.Read(suffix[:])
+	cg, err := newCgroupRoot(fmt.Sprintf("codebuddy-%d-%x", os.Getpid(), suffix))
 	if err != nil {
 		p.closeFDs()
 		return nil, err
@@ -586,6 +548,11 @@ func (p *Pool) Acquire(ctx context.Context) (*Box, error) {
 			}
 			return &Box{p: p, s: s, dir: dir}, nil
 		}
+		select {
+		case <-s.dead: // the init died while idle (killed from outside)
+			s.broken = true
+		default:
+		}
 		if s.broken {
 			ns, err := p.replace(ctx, s)
 			if err != nil {
@@ -705,26 +672,6 @@ func (b *Box) WriteFiles(files []File) error {
 			}
 			data = data[n:]
 			first = false
-		}
-	}
-	return nil
-}
-
-// ValidatePath accepts relative, clean paths that stay inside the work dir.
-func ValidatePath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("empty file path")
-	case len(p) > 255:
-		return fmt.Errorf("file path %.40q… is longer than 255 bytes", p)
-	case strings.HasPrefix(p, "/"):
-		return fmt.Errorf("file path %q must be relative", p)
-	case strings.ContainsAny(p, "\x00\\"):
-		return fmt.Errorf("file path %q contains a forbidden character", p)
-	}
-	for _, part := range strings.Split(p, "/") {
-		if part == "" || part == "." || part == ".." {
-			return fmt.Errorf("file path %q has an empty, '.' or '..' component", p)
 		}
 	}
 	return nil
