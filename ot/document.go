@@ -223,7 +223,7 @@ func (d *Doc) replace(from, to int, text []uint16) {
 	if ci == cj {
 		c := d.chunks[ci]
 		newLen := len(c) - (to - from) + len(text)
-		if newLen <= chunkMax && (newLen >= chunkMin || len(d.chunks) == 1 && newLen > 0) {
+		if newLen <= min(chunkMax, cap(c)) && (newLen >= chunkMin || len(d.chunks) == 1 && newLen > 0) {
 			// In place: shift the tail, then copy the text in.
 			old := len(c)
 			c = c[:max(old, newLen)]
@@ -253,8 +253,9 @@ func (d *Doc) replace(from, to int, text []uint16) {
 	if hi > cj {
 		piece = append(piece, d.chunks[hi]...)
 	}
-	repl := appendChunks(nil, piece)
-	d.chunks = append(d.chunks[:lo], append(repl, d.chunks[hi+1:]...)...)
+	// slices.Replace also clears the vacated tail, so dropped chunks can be
+	// collected.
+	d.chunks = slices.Replace(d.chunks, lo, hi+1, appendChunks(nil, piece)...)
 	d.reindex()
 }
 
