@@ -1,6 +1,36 @@
 // Package runner turns a request to run code into sandboxed compile and run
 // phases: the language table, input validation, the two-phase pipeline, and
 // the execution queue in front of the sandbox pool.
+//
+// Wiring, in main (sandbox.Main must come first: the sandbox re-executes this
+// binary as its container init):
+//
+//	func main() {
+//		sandbox.Main()
+//		…
+//		cfg := runner.DefaultConfig()          // then apply CODEBUDDY_* overrides
+//		langs, mounts := runner.DetectLanguages(ctx, cfg) // runs --version; warms the Go cache (~15 s once)
+//		pool, poolErr := sandbox.New(ctx, sandbox.Options{
+//			MaxLimits:      cfg.MaxLimits(),
+//			Mounts:         mounts,
+//			ProtectedPaths: []string{dataDir},
+//			Logger:         logger,
+//			Unisolated:     devSwitch, // development only; logged loudly
+//		})
+//		if poolErr != nil {
+//			logger.Error("code execution unavailable", "reason", poolErr) // also /readyz, /api/languages
+//		}
+//		r := runner.New(cfg, langs, pool, poolErr) // pool may be nil
+//		q := runner.NewLocalQueue(r, runner.QueueOptions{})
+//		defer pool.Close() // after q.Close()
+//		defer q.Close()
+//	}
+//
+// POST /api/execute: q.Submit(req, onEvent) then run.Wait(ctx). Errors:
+// *RequestError -> 400/422 naming Field; ErrUnavailable -> 503;
+// *QueueFullError -> 429 (PerUser) or 503, with Retry-After. DELETE
+// /api/executions/{id}: q.Cancel(id) (ErrNotFound -> 404). WebSocket runs:
+// Interactive: true, forward Events, feed {type:"stdin"} with run.WriteStdin.
 package runner
 
 import (

@@ -88,7 +88,18 @@ func newCgroupRootV2(name, own string) (*cgroupRoot, error) {
 	// children ("no internal processes"); the operator must delegate a
 	// subtree (systemd Delegate=yes) with the server in a leaf below it.
 	if err := os.WriteFile(filepath.Join(parent, "cgroup.subtree_control"), []byte(enable), 0); err != nil {
-		return nil, unavailable("enable cgroup v2 controllers in %s: %v (delegate a cgroup subtree to the server)", parent, err)
+		// The server itself sits in parent: move it into a leaf of its own,
+		// as container runtimes' init does, and try again.
+		leaf := filepath.Join(parent, "codebuddy-server")
+		if e := os.Mkdir(leaf, 0o755); e != nil && !os.IsExist(e) {
+			return nil, unavailable("enable cgroup v2 controllers in %s: %v (delegate a cgroup subtree to the server)", parent, err)
+		}
+		if e := cgroups.WriteCgroupProc(leaf, os.Getpid()); e != nil {
+			return nil, unavailable("enable cgroup v2 controllers in %s: %v; moving the server to %s: %v", parent, err, leaf, e)
+		}
+		if err := os.WriteFile(filepath.Join(parent, "cgroup.subtree_control"), []byte(enable), 0); err != nil {
+			return nil, unavailable("enable cgroup v2 controllers in %s: %v (other processes share the server's cgroup; delegate a subtree, e.g. systemd Delegate=yes)", parent, err)
+		}
 	}
 	removeStale(parent)
 	dir := filepath.Join(parent, name)

@@ -41,6 +41,9 @@ type Pool struct {
 
 // Info reports the pool's isolation.
 func (p *Pool) Info() Info {
+	if p == nil {
+		return Info{}
+	}
 	if p.opts.Unisolated {
 		return Info{Slots: p.opts.Slots}
 	}
@@ -293,8 +296,11 @@ func (p *Pool) closeFDs() {
 }
 
 // Close kills every container and removes the pool's cgroups. Runs in
-// progress end as internal_error.
+// progress end as internal_error. Close of a nil pool does nothing.
 func (p *Pool) Close() error {
+	if p == nil {
+		return nil
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 // TestSlotRecovery kills a container's init from the host while it is
 // idle: the pool must notice and replace it, so every later run succeeds.
 func TestSlotRecovery(t *testing.T) {
+	testPool(t)
 	p, err := sandbox.New(context.Background(), sandbox.Options{Slots: 1, HostUIDBase: 310000})
 	if err != nil {
 		t.Fatalf("sandbox unavailable: %v", err)
