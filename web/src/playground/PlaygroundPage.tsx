@@ -471,6 +471,9 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
             stdin={stdin}
             onStdinChange={setStdin}
             onSendInput={(r, data) => client?.sendStdin(r, data)}
+            nameOf={(id) =>
+              members.data?.find((m) => m.userId === id)?.username ?? snapshot?.participants.find((p) => p.userId === id)?.username ?? ""
+            }
           />
         </div>
       </main>

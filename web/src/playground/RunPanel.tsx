@@ -12,10 +12,12 @@ interface RunPanelProps {
   stdin: string;
   onStdinChange: (value: string) => void;
   onSendInput: (run: string, data: string) => void;
+  /** History entries carry only the user id. */
+  nameOf: (userId: string | undefined) => string;
 }
 
 /** Program input, the live output of the latest run, and the session's run history. */
-export function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinChange, onSendInput }: RunPanelProps) {
+export function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinChange, onSendInput, nameOf }: RunPanelProps) {
   const [view, setView] = useState<"output" | "input" | "history">("output");
   const [picked, setPicked] = useState<ExecutionResult | null>(null);
   const latest = runs.at(-1);
@@ -129,7 +131,7 @@ export function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinCh
               {history.map((h) => (
                 <tr key={h.id}>
                   <td>{h.createdAt ? new Date(h.createdAt).toLocaleString() : ""}</td>
-                  <td>{h.username ?? ""}</td>
+                  <td>{h.username ?? nameOf(h.userId)}</td>
                   <td>{statusLabel(h.status)}</td>
                   <td>{h.timeMs} ms</td>
                   <td>
