@@ -60,15 +60,13 @@ func setup(t testing.TB) *runner.Runner {
 		cfg := testConfig()
 		langs, mounts := runner.DetectLanguages(ctx, cfg)
 		env.langs = langs
-		env.pool, env.err = sandbox.New(ctx, sandbox.Options{
-			// More slots than cores: the queue tests need room for three
-			// runs at once to show that the per-user cap, not the pool,
-			// holds a user's third run back.
-			Slots:       4,
-			HostUIDBase: 400000, // apart from the sandbox package's tests
-			MaxLimits:   cfg.MaxLimits(),
-			Mounts:      mounts,
-		})
+		opts := cfg.PoolOptions(mounts)
+		// More slots than cores: the queue tests need room for three runs
+		// at once to show that the per-user cap, not the pool, holds a
+		// user's third run back.
+		opts.Slots = 4
+		opts.HostUIDBase = 400000 // apart from the sandbox package's tests
+		env.pool, env.err = sandbox.New(ctx, opts)
 		if env.err == nil {
 			env.runner = runner.New(cfg, langs, env.pool, nil)
 			env.queue = runner.NewLocalQueue(env.runner, runner.QueueOptions{Concurrency: 2, Backlog: 1000, PerUserBacklog: 100})

@@ -10,13 +10,11 @@
 //		…
 //		cfg := runner.DefaultConfig()          // then apply CODEBUDDY_* overrides
 //		langs, mounts := runner.DetectLanguages(ctx, cfg) // runs --version; warms the Go cache (~15 s once)
-//		pool, poolErr := sandbox.New(ctx, sandbox.Options{
-//			MaxLimits:      cfg.MaxLimits(),
-//			Mounts:         mounts,
-//			ProtectedPaths: []string{dataDir},
-//			Logger:         logger,
-//			Unisolated:     devSwitch, // development only; logged loudly
-//		})
+//		opts := cfg.PoolOptions(mounts)
+//		opts.ProtectedPaths = []string{dataDir}
+//		opts.Logger = logger
+//		opts.Unisolated = devSwitch // development only; logged loudly
+//		pool, poolErr := sandbox.New(ctx, opts)
 //		if poolErr != nil {
 //			logger.Error("code execution unavailable", "reason", poolErr) // also /readyz, /api/languages
 //		}
@@ -97,7 +95,6 @@ func DefaultConfig() Config {
 	compile.WallTime = 10 * time.Second
 	compile.Memory = 512 << 20
 	compile.Pids = 128
-	compile.FileSize = 64 << 20
 	return Config{
 		Compile: compile, Run: run,
 		MaxFiles: 64, MaxFileBytes: 512 << 10, MaxTotalBytes: 2 << 20, MaxStdinBytes: 1 << 20,
@@ -156,8 +153,23 @@ func fill(l, d Limits) Limits {
 	return l
 }
 
+// PoolOptions returns the sandbox options this configuration needs: the
+// hard maxima of both phases, work dir and /tmp sized by the run's file
+// limit, and the toolchain mounts from DetectLanguages. The caller adds
+// Logger, ProtectedPaths (the data dir), Slots and, for development only,
+// Unisolated.
+func (c Config) PoolOptions(mounts []string) sandbox.Options {
+	c = c.withDefaults()
+	return sandbox.Options{
+		MaxLimits:   c.MaxLimits(),
+		WorkDirSize: c.Run.FileSize,
+		TmpSize:     c.Run.FileSize,
+		Mounts:      mounts,
+	}
+}
+
 // MaxLimits is what the sandbox pool must allow: the larger of the two
-// phases' limits. Pass it as sandbox.Options.MaxLimits.
+// phases' limits.
 func (c Config) MaxLimits() Limits {
 	c = c.withDefaults()
 	a, b := c.Compile, c.Run

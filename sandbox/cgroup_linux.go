@@ -225,7 +225,8 @@ func (s *slotCgroup) pidsDir() string {
 // counters are read before and after a run; their difference is the run's.
 type counters struct {
 	oomKills   int64
-	memFailcnt int64
+	hasOOMKill bool  // the kernel reports OOM kills (v1 since 4.13)
+	memFailcnt int64 // limit hits; the fallback where oomKills is missing
 	cpu        time.Duration
 }
 
@@ -285,6 +286,7 @@ func (s *slotCgroup) read() (counters, error) {
 		ev, e1 := readKeyed(filepath.Join(s.dirs[""], "memory.events"))
 		st, e2 := readKeyed(filepath.Join(s.dirs[""], "cpu.stat"))
 		c.oomKills = ev["oom_kill"]
+		_, c.hasOOMKill = ev["oom_kill"]
 		c.memFailcnt = ev["max"]
 		c.cpu = time.Duration(st["usage_usec"]) * time.Microsecond
 		return c, errors.Join(e1, e2)
@@ -293,6 +295,7 @@ func (s *slotCgroup) read() (counters, error) {
 	fc, e2 := readInt(filepath.Join(s.dirs["memory"], "memory.failcnt"))
 	cpu, e3 := s.cpuUsage()
 	c.oomKills, c.memFailcnt, c.cpu = oc["oom_kill"], fc, cpu
+	_, c.hasOOMKill = oc["oom_kill"]
 	err = errors.Join(e1, e2, e3)
 	return c, err
 }

@@ -232,6 +232,13 @@ func TestRunBasics(t *testing.T) {
 			expect(t, res, sandbox.StatusOK)
 		}
 	})
+	t.Run("devices and identity", func(t *testing.T) {
+		t.Parallel()
+		res := runScript(t, `echo x > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c && id -u && hostname && ls /etc && test ! -e /etc/shadow`, small())
+		if res.Status != sandbox.StatusOK || !strings.HasPrefix(string(res.Stdout), "4\n3\n1000\ncodebuddy\n") {
+			t.Fatalf("%+v\n%s", res, res.Stderr)
+		}
+	})
 	t.Run("signal", func(t *testing.T) {
 		t.Parallel()
 		res := runScript(t, `kill -SEGV $$`, small())

@@ -897,7 +897,7 @@ func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 		}
 	}
 	oom := after.oomKills > before.oomKills ||
-		(after.memFailcnt > before.memFailcnt && ws.Signaled() && ws.Signal() == unix.SIGKILL && !rs.killed)
+		(!after.hasOOMKill && after.memFailcnt > before.memFailcnt && ws.Signaled() && ws.Signal() == unix.SIGKILL && !rs.killed)
 	rs.mu.Lock()
 	killed, why, reason := rs.killed, rs.why, rs.reason
 	rs.mu.Unlock()
