@@ -50,6 +50,23 @@ func (db *DB) loadTree(ctx context.Context, idb bun.IDB, sessionID string) (tree
 	return t, nil
 }
 
+// lockTree serialises tree changes within one session. The limit, clash-free
+// depth and cycle checks read the tree and then write; two such transactions
+// running side by side could each pass and together break the rule (two folders
+// moved into each other form a cycle cut off from the root). SQLite's single write
+// connection already runs them one at a time; on PostgreSQL the session row is
+// locked. FOR NO KEY UPDATE leaves the foreign-key checks of other tables' inserts
+// (chat, invites) unblocked.
+func (db *DB) lockTree(ctx context.Context, tx bun.Tx, sessionID string) error {
+	if db.engine != Postgres {
+		return nil
+	}
+	if _, err := tx.NewRaw("SELECT id FROM sessions WHERE id = ? FOR NO KEY UPDATE", sessionID).Exec(ctx); err != nil {
+		return fmt.Errorf("lock file tree: %w", err)
+	}
+	return nil
+}
+
 // path joins the names from the root down to id.
 func (t tree) path(id string) string {
 	var parts []string
@@ -183,6 +200,9 @@ func (db *DB) CreateFile(ctx context.Context, f *codebuddy.File) error {
 	now := db.Now()
 	f.CreatedAt, f.UpdatedAt, f.Version = now, now, 0
 	return db.write.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.lockTree(ctx, tx, f.SessionID); err != nil {
+			return err
+		}
 		t, err := db.loadTree(ctx, tx, f.SessionID)
 		if err != nil {
 			return err
@@ -228,6 +248,9 @@ func (db *DB) MoveFile(ctx context.Context, id string, parentID *string, name st
 				return codebuddy.Errorf(codebuddy.ENOTFOUND, "file not found")
 			}
 			return fmt.Errorf("select file: %w", err)
+		}
+		if err := db.lockTree(ctx, tx, row.SessionID); err != nil {
+			return err
 		}
 		t, err := db.loadTree(ctx, tx, row.SessionID)
 		if err != nil {
