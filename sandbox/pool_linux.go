@@ -790,7 +790,9 @@ func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 		stderrR.Close()
 		return Result{Status: StatusInternalError}, fmt.Errorf("send run: %w", err)
 	}
-	started, err := s.await(ctx, 10*time.Second, opStarted)
+	// Not ctx: once the run message is out, the program starts; a
+	// cancellation is handled by the loop below like any other kill.
+	started, err := s.await(context.Background(), 10*time.Second, opStarted)
 	if err == nil && started.Err != "" {
 		err = errors.New(started.Err)
 	}
