@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/codebuddy-dev/codebuddy/runner"
@@ -17,6 +18,12 @@ import (
 func (m *Main) openExecution(ctx context.Context) error {
 	cfg := runner.DefaultConfig()
 	cfg.GoCacheDir = m.Config.GoCacheDir
+	if err := os.MkdirAll(cfg.GoCacheDir, 0o755); err != nil {
+		// Not root on a laptop: /var/cache is not ours, the user's cache dir is.
+		if dir, uerr := os.UserCacheDir(); uerr == nil {
+			cfg.GoCacheDir = filepath.Join(dir, "codebuddy", "gocache")
+		}
+	}
 	cfg.Logger = m.Log
 	langs, mounts := runner.DetectLanguages(ctx, cfg)
 	var pool *sandbox.Pool
