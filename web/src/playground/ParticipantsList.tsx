@@ -1,6 +1,7 @@
 import type { Participant } from "../api/types";
 import { colorFor } from "../collab/colors";
 import type { PresenceParticipant } from "../collab/protocol";
+import { labelTextColor } from "../collab/remoteCursors";
 
 interface Row {
   userId: string;
@@ -36,7 +37,7 @@ export function ParticipantsList({ members, presence, meId }: { members: readonl
       <ul>
         {rows.map((p) => (
           <li key={p.userId} className={p.online ? "online" : "away"}>
-            <span className="avatar" style={{ backgroundColor: p.color }} aria-hidden="true">
+            <span className="avatar" style={{ backgroundColor: p.color, color: labelTextColor(p.color) }} aria-hidden="true">
               {p.username.slice(0, 1).toUpperCase()}
             </span>
             <span>
