@@ -272,6 +272,19 @@ func (db *DB) RevokeInvite(ctx context.Context, sessionID, inviteID string, now 
 	return mustAffect(res, "invite not found")
 }
 
+// InviteByHash returns the invite with this token hash, whether usable or not;
+// the workspace uses it to tell a first acceptance from a repeated one.
+func (db *DB) InviteByHash(ctx context.Context, hash []byte) (*codebuddy.Invite, error) {
+	var row inviteRow
+	if err := db.read.NewSelect().Model(&row).Where("hash = ?", hash).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return nil, codebuddy.Errorf(codebuddy.ENOTFOUND, "invite not found")
+		}
+		return nil, fmt.Errorf("select invite: %w", err)
+	}
+	return row.domain(), nil
+}
+
 // UseInvite implements codebuddy.SessionStore.
 func (db *DB) UseInvite(ctx context.Context, hash []byte, userID string, now time.Time) (*codebuddy.Invite, string, error) {
 	var inv *codebuddy.Invite

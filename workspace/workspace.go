@@ -19,6 +19,8 @@ type Store interface {
 	codebuddy.FileStore
 	codebuddy.MessageStore
 	codebuddy.NotificationStore
+	// InviteByHash finds an invite without using it.
+	InviteByHash(ctx context.Context, hash []byte) (*codebuddy.Invite, error)
 }
 
 // Options wire the service.
@@ -305,7 +307,14 @@ func (s *Service) AcceptInvite(ctx context.Context, u *codebuddy.User, token str
 	if !strings.HasPrefix(token, InvitePrefix) || len(token) > 128 {
 		return nil, "", codebuddy.Errorf(codebuddy.ENOTFOUND, "invite not found")
 	}
-	inv, role, err := s.store.UseInvite(ctx, auth.HashToken(token), u.ID, s.now())
+	hash := auth.HashToken(token)
+	// The role before decides whether the owner hears about it: opening a link
+	// again must not notify again. A failed look-up only costs that check.
+	var before string
+	if inv, err := s.store.InviteByHash(ctx, hash); err == nil {
+		before, _ = s.store.Role(ctx, inv.SessionID, u.ID)
+	}
+	inv, role, err := s.store.UseInvite(ctx, hash, u.ID, s.now())
 	if err != nil {
 		return nil, "", err
 	}
@@ -313,7 +322,7 @@ func (s *Service) AcceptInvite(ctx context.Context, u *codebuddy.User, token str
 	if err != nil {
 		return nil, "", err
 	}
-	if role == inv.Role && u.ID != sess.OwnerID {
+	if role == inv.Role && role != before && u.ID != sess.OwnerID {
 		s.notify(ctx, sess.OwnerID, codebuddy.NotifyInviteAccepted, sess,
 			u.Username+" joined "+sess.Name, u.Username+" accepted your invite as "+role+".")
 	}
