@@ -269,6 +269,12 @@ func TestInvites(t *testing.T) {
 		_, _, err = db.UseInvite(ctx, []byte("nope"), eve.ID, now)
 		wantCode(t, "unknown invite", err, codebuddy.ENOTFOUND)
 
+		if got, err := db.InviteByHash(ctx, []byte("viewer")); err != nil || got.ID != viewer.ID || got.RevokedAt == nil {
+			t.Fatalf("InviteByHash of a revoked invite = %+v, %v; want it, marked revoked", got, err)
+		}
+		_, err = db.InviteByHash(ctx, []byte("nope"))
+		wantCode(t, "InviteByHash unknown", err, codebuddy.ENOTFOUND)
+
 		list, err := db.Invites(ctx, s.ID)
 		if err != nil || len(list) != 2 {
 			t.Fatalf("Invites = %v, %v", list, err)
