@@ -239,6 +239,22 @@ func TestRunBasics(t *testing.T) {
 			t.Fatalf("%+v\n%s", res, res.Stderr)
 		}
 	})
+	t.Run("command that does not exist", func(t *testing.T) {
+		t.Parallel()
+		b, err := p.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Release()
+		res, err := b.Run(ctx, sandbox.Cmd{Args: []string{"/no/such/compiler"}, Limits: small()})
+		if err == nil || res.Status != sandbox.StatusInternalError || !strings.Contains(res.Reason, "/no/such/compiler") {
+			t.Fatalf("%+v %v", res, err)
+		}
+		res, err = b.Run(ctx, sandbox.Cmd{Args: []string{"/bin/true"}, Limits: small()})
+		if err != nil || res.Status != sandbox.StatusOK {
+			t.Fatalf("the box is unusable after a failed start: %+v %v", res, err)
+		}
+	})
 	t.Run("signal", func(t *testing.T) {
 		t.Parallel()
 		res := runScript(t, `kill -SEGV $$`, small())

@@ -37,6 +37,7 @@ type initState struct {
 	runMu   sync.Mutex
 	mainPid int // pid of the current run's program, 0 when idle
 	sigchld chan os.Signal
+	tainted bool // the last reset failed; only the command loop touches it
 }
 
 func runInit() int {
@@ -93,28 +94,37 @@ func (st *initState) send(m *msg) error {
 }
 
 func (st *initState) handle(m *msg, fds []int) {
+	defer closeFDs(fds)
 	switch m.Op {
 	case opFile:
-		closeFDs(fds)
+		if st.tainted {
+			st.ack(errTainted)
+			return
+		}
 		st.ack(writeBoxFile(m.Path, m.Mode, m.Data, m.Append))
 	case opReset:
-		closeFDs(fds)
 		killAll()
-		st.ack(errors.Join(wipeDir(boxDir), wipeDir("/tmp")))
+		err := errors.Join(wipeDir(boxDir), wipeDir("/tmp"))
+		// A box that could not be wiped serves nothing more: the next job
+		// would see the last one's files.
+		st.tainted = err != nil
+		st.ack(err)
 	case opKill:
-		closeFDs(fds)
 		killAll()
 	case opRun:
-		err := st.start(m, fds)
-		closeFDs(fds)
-		if err != nil {
-			st.send(&msg{Op: opStarted, Err: err.Error()})
+		if st.tainted {
+			st.send(&msg{Op: opExited, Err: errTainted.Error()})
+			return
+		}
+		if err := st.start(m, fds); err != nil {
+			st.send(&msg{Op: opExited, Err: err.Error()})
 		}
 	default:
-		closeFDs(fds)
 		st.ack(fmt.Errorf("unknown op %q", m.Op))
 	}
 }
+
+var errTainted = errors.New("the work directory " + errTaintedText)
 
 func (st *initState) ack(err error) {
 	m := &msg{Op: opAck}
@@ -168,9 +178,6 @@ func (st *initState) start(m *msg, fds []int) error {
 		return fmt.Errorf("start %s: %w", m.Args[0], err)
 	}
 	st.mainPid = pid
-	// Sent while holding runMu: the reaper needs runMu to recognise the
-	// program's exit, so "started" always reaches the host before "exited".
-	st.send(&msg{Op: opStarted, Pid: pid})
 	return nil
 }
 

@@ -359,6 +359,11 @@ type slot struct {
 	baseMem  int64         // the idle init's memory charge
 	basePids int           // the init's own tasks (threads) in the pids cgroup
 	broken   bool          // must be replaced before the next use
+	// pendingAcks counts resets sent but not yet acknowledged: Release does
+	// not wait for the wipe, the next user of the slot collects the answer
+	// (the init handles messages in order, and refuses files and runs after
+	// a failed wipe).
+	pendingAcks int
 }
 
 type inMsg struct {
@@ -494,6 +499,9 @@ func (s *slot) await(ctx context.Context, timeout time.Duration, want op) (*msg,
 		select {
 		case im := <-s.in:
 			closeFDs(im.fds)
+			if s.resetAck(im.m) {
+				continue
+			}
 			if im.m.Op == want {
 				return im.m, nil
 			}
@@ -505,6 +513,19 @@ func (s *slot) await(ctx context.Context, timeout time.Duration, want op) (*msg,
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// resetAck consumes the answer to an earlier reset, if m is one.
+func (s *slot) resetAck(m *msg) bool {
+	if m.Op != opAck || s.pendingAcks == 0 {
+		return false
+	}
+	s.pendingAcks--
+	if m.Err != "" {
+		s.pool.log.Warn("sandbox slot reset failed; it will be replaced", "slot", s.id, "err", m.Err)
+		s.broken = true
+	}
+	return true
 }
 
 func (s *slot) closeAll() {
@@ -613,26 +634,13 @@ func (b *Box) Release() {
 		return
 	}
 	if !b.s.broken {
-		if err := b.s.reset(); err != nil {
-			b.p.log.Warn("sandbox slot reset failed; it will be replaced", "slot", b.s.id, "err", err)
+		if err := b.s.c.send(&msg{Op: opReset}); err != nil {
 			b.s.broken = true
+		} else {
+			b.s.pendingAcks++
 		}
 	}
 	b.p.free <- b.s
-}
-
-func (s *slot) reset() error {
-	if err := s.c.send(&msg{Op: opReset}); err != nil {
-		return err
-	}
-	m, err := s.await(context.Background(), 10*time.Second, opAck)
-	if err != nil {
-		return err
-	}
-	if m.Err != "" {
-		return errors.New(m.Err)
-	}
-	return nil
 }
 
 // WriteFiles puts files into the work directory.
@@ -703,7 +711,11 @@ func (b *Box) Run(ctx context.Context, cmd Cmd) (Result, error) {
 	}
 	res, err := b.s.exec(ctx, cmd)
 	if err != nil {
-		b.s.broken = true
+		// A command that could not start says nothing about the slot;
+		// anything else might have left it in an unknown state.
+		if !errors.Is(err, errNotStarted) || strings.Contains(err.Error(), errTaintedText) {
+			b.s.broken = true
+		}
 		res.Status = StatusInternalError
 		if res.Reason == "" {
 			res.Reason = err.Error()
@@ -711,6 +723,11 @@ func (b *Box) Run(ctx context.Context, cmd Cmd) (Result, error) {
 	}
 	return res, err
 }
+
+var errNotStarted = errors.New("program did not start")
+
+// errTaintedText is the init's refusal after a failed wipe.
+const errTaintedText = "could not be wiped"
 
 func defaultEnv(env []string) []string {
 	has := func(k string) bool {
@@ -790,19 +807,6 @@ func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 		stderrR.Close()
 		return Result{Status: StatusInternalError}, fmt.Errorf("send run: %w", err)
 	}
-	// Not ctx: once the run message is out, the program starts; a
-	// cancellation is handled by the loop below like any other kill.
-	started, err := s.await(context.Background(), 10*time.Second, opStarted)
-	if err == nil && started.Err != "" {
-		err = errors.New(started.Err)
-	}
-	if err != nil {
-		stdinW.Close()
-		stdoutR.Close()
-		stderrR.Close()
-		return Result{Status: StatusInternalError, Reason: err.Error()}, fmt.Errorf("start: %w", err)
-	}
-
 	rs := &runState{killCh: make(chan struct{})}
 	rs.stdout.max, rs.stderr.max = lim.Stdout, lim.Stderr
 	var readers sync.WaitGroup
@@ -825,7 +829,7 @@ func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 		select {
 		case im := <-s.in:
 			closeFDs(im.fds)
-			if im.m.Op == opExited {
+			if !s.resetAck(im.m) && im.m.Op == opExited {
 				exited = im.m
 			}
 		case <-s.dead:
@@ -877,6 +881,11 @@ func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 	stderrR.Close()
 	stdinW.Close()
 
+	if exited.Err != "" {
+		// The program never started (exec failed, or the box is tainted).
+		return Result{Status: StatusInternalError, Reason: exited.Err, Stdout: []byte{}, Stderr: []byte{}, ExitCode: -1},
+			fmt.Errorf("%w: %s", errNotStarted, exited.Err)
+	}
 	after, cgErr := s.cg.read()
 	res := Result{
 		Stdout: rs.stdout.buf, Stderr: rs.stderr.buf,

@@ -37,8 +37,7 @@ const (
 	opFile    op = "file"    // host -> init: write (part of) a file
 	opReset   op = "reset"   // host -> init: kill everything, wipe /box and /tmp
 	opRun     op = "run"     // host -> init: start a program; fds stdin, stdout, stderr attached
-	opStarted op = "started" // init -> host
-	opExited  op = "exited"  // init -> host: the program and all its descendants are gone
+	opExited  op = "exited"  // init -> host: the program and all its descendants are gone (Err: it never started)
 	opKill    op = "kill"    // host -> init: kill every process of the current run
 	opAck     op = "ack"     // init -> host: reply to file/reset (Err set on failure)
 )
@@ -63,7 +62,7 @@ type msg struct {
 	NoFile  int      `json:"nofile,omitempty"`
 	CPUSecs int      `json:"cpuSecs,omitempty"`
 
-	// opStarted / opExited
+	// opExited
 	Pid        int   `json:"pid,omitempty"`
 	WaitStatus int   `json:"waitStatus,omitempty"`
 	MaxRSSKb   int64 `json:"maxRssKb,omitempty"`
