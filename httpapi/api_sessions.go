@@ -372,7 +372,7 @@ func (s *Server) routeInvites() {
 			return out, nil
 		})
 	op(s, huma.Operation{OperationID: "decide-request", Method: http.MethodPatch, Path: "/api/requests/{id}", Tags: rtags,
-		Summary: "Accept (grants editor) or reject an access request (owner)", Errors: []int{404, 409, 422}},
+		Summary: "Accept (grants editor) or reject an access request (owner)", Errors: []int{403, 404, 409, 422}},
 		func(ctx context.Context, u *codebuddy.User, in *struct {
 			ID   string `path:"id" maxLength:"64"`
 			Body struct {

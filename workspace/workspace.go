@@ -355,6 +355,10 @@ func (s *Service) RequestAccess(ctx context.Context, u *codebuddy.User, id, mess
 	if err != nil {
 		return nil, err
 	}
+	if role == "" && sess.IsPublic {
+		// A visitor already works with the visitor role; only a viewer's request means anything.
+		role = sess.VisitorRole
+	}
 	if codebuddy.RoleRank(role) >= codebuddy.RoleRank(codebuddy.RoleEditor) {
 		return nil, codebuddy.Errorf(codebuddy.ECONFLICT, "you already have edit access to this session")
 	}
@@ -381,7 +385,9 @@ func (s *Service) AccessRequests(ctx context.Context, u *codebuddy.User, id, sta
 }
 
 // DecideAccessRequest accepts (granting editor) or rejects a request; only the owner
-// of its session may, anyone else gets ENOTFOUND. The requester is notified.
+// of its session may. Those who cannot see the session get ENOTFOUND, its other
+// participants and visitors EFORBIDDEN, as for every other owner-only action. The
+// requester is notified.
 func (s *Service) DecideAccessRequest(ctx context.Context, u *codebuddy.User, requestID, status string) (*codebuddy.AccessRequest, error) {
 	if status != codebuddy.RequestAccepted && status != codebuddy.RequestRejected {
 		return nil, codebuddy.FieldErrorf("status", "must be accepted or rejected")
@@ -391,11 +397,14 @@ func (s *Service) DecideAccessRequest(ctx context.Context, u *codebuddy.User, re
 		return nil, err
 	}
 	sess, role, err := s.Access(ctx, u, r.SessionID)
-	if err != nil || role != codebuddy.RoleOwner {
-		if err != nil && codebuddy.ErrorCode(err) != codebuddy.ENOTFOUND {
-			return nil, err
+	if err != nil {
+		if codebuddy.ErrorCode(err) == codebuddy.ENOTFOUND {
+			return nil, codebuddy.Errorf(codebuddy.ENOTFOUND, "request not found")
 		}
-		return nil, codebuddy.Errorf(codebuddy.ENOTFOUND, "request not found")
+		return nil, err
+	}
+	if role != codebuddy.RoleOwner {
+		return nil, codebuddy.Errorf(codebuddy.EFORBIDDEN, "only the session's owner may answer access requests")
 	}
 	r, err = s.store.DecideAccessRequest(ctx, requestID, status, s.now())
 	if err != nil {
