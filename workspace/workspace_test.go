@@ -510,10 +510,24 @@ func TestAccessRequests(t *testing.T) {
 		}{{fx.editor, codebuddy.EFORBIDDEN}, {fx.viewer, codebuddy.EFORBIDDEN}, {fx.outsider, codebuddy.ENOTFOUND}} {
 			_, err = fx.ws.AccessRequests(ctx, c.u, id, "")
 			wantCode(t, c.u.Username+" lists requests", err, c.code)
-			// Deciding is only ever the owner's; to anyone else the request does not exist.
+			// Deciding is only ever the owner's: forbidden to those who see the
+			// session, and to the rest (the requester included) the request does not exist.
 			_, err = fx.ws.DecideAccessRequest(ctx, c.u, r.ID, codebuddy.RequestAccepted)
-			wantCode(t, c.u.Username+" decides", err, codebuddy.ENOTFOUND)
+			wantCode(t, c.u.Username+" decides", err, c.code)
 		}
+		// Public sessions: a viewer visitor may ask for edit access; an editor visitor has it.
+		if _, err := fx.ws.RequestAccess(ctx, fx.outsider, fx.public.ID, ""); err != nil {
+			t.Fatalf("viewer visitor asks: %v", err)
+		}
+		editorVisits := fx.session(t, "open", true, codebuddy.RoleEditor)
+		_, err = fx.ws.RequestAccess(ctx, fx.outsider, editorVisits.ID, "")
+		wantCode(t, "editor visitor asks", err, codebuddy.ECONFLICT)
+		pr, _ := fx.ws.AccessRequests(ctx, fx.owner, fx.public.ID, "")
+		_, err = fx.ws.DecideAccessRequest(ctx, fx.editor, pr[0].ID, codebuddy.RequestAccepted)
+		wantCode(t, "public session's editor decides", err, codebuddy.EFORBIDDEN)
+		_, err = fx.ws.DecideAccessRequest(ctx, fx.outsider, pr[0].ID, codebuddy.RequestAccepted)
+		wantCode(t, "requester visiting decides own request", err, codebuddy.EFORBIDDEN)
+
 		pending, err := fx.ws.AccessRequests(ctx, fx.owner, id, codebuddy.RequestPending)
 		if err != nil || len(pending) != 2 {
 			t.Fatalf("pending %v %v", pending, err)
@@ -544,8 +558,8 @@ func TestAccessRequests(t *testing.T) {
 				t.Fatalf("%s's notifications %+v, want one %s", u.Username, ns, kind)
 			}
 		}
-		if len(fx.rec.notes) != 4 {
-			t.Fatalf("%d live notifications, want 4 (2 requests, 2 answers)", len(fx.rec.notes))
+		if len(fx.rec.notes) != 5 {
+			t.Fatalf("%d live notifications, want 5 (3 requests, 2 answers)", len(fx.rec.notes))
 		}
 	})
 }
