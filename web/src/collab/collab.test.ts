@@ -401,6 +401,20 @@ describe("Connection", () => {
     expect(net.socketsOf("ann")[0]).not.toBe(first);
   });
 
+  test("interrupt (the browser went offline) drops the link at once and comes back", () => {
+    const { net, clock } = setup();
+    const { connection, session } = connect(net, clock, "ann");
+    net.run();
+    expect(session.getSnapshot().joined).toBe(true);
+    connection.interrupt();
+    expect(connection.status).toBe("reconnecting");
+    expect(session.getSnapshot().joined).toBe(false);
+    clock.advance(1000);
+    net.run();
+    expect(connection.status).toBe("open");
+    expect(session.getSnapshot().joined).toBe(true);
+  });
+
   test("stop closes for good", () => {
     const { net, clock } = setup();
     const { connection } = connect(net, clock, "ann");

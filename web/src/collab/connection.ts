@@ -120,6 +120,19 @@ export class Connection {
   }
 
   /**
+   * Drops the current socket at once and reconnects with backoff. For when
+   * the browser says it went offline: waiting for the heartbeat would leave
+   * the UI claiming "connected" for up to two heartbeats.
+   */
+  interrupt(reason = "offline"): void {
+    const socket = this.socket;
+    if (!socket) return;
+    socket.close(4001, reason);
+    // Browsers deliver close late (or never) for a dead link; handle it now.
+    socket.onclose?.({ code: 4001, reason });
+  }
+
+  /**
    * Sends a frame if the socket is open. Nothing is queued while offline:
    * callers resync from their own state on the next "open" instead, because
    * a queued push would name a stale version.
@@ -190,8 +203,7 @@ export class Connection {
       if (!socket || this.currentStatus !== "open") return;
       if (this.clock.now() - this.lastFrameAt > 2 * this.heartbeatMs) {
         // Half-open TCP connections can stay silent for minutes; force a reconnect.
-        socket.close(4000, "heartbeat timeout");
-        socket.onclose?.({ code: 4000, reason: "heartbeat timeout" });
+        this.interrupt("heartbeat timeout");
         return;
       }
       this.send({ type: "ping" });

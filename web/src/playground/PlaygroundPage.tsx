@@ -430,7 +430,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
       <nav className="mobile-switcher" aria-label="Panels">
         {(["files", "editor", "run", "chat"] as const).map((p) => (
           <button key={p} type="button" aria-pressed={mobilePanel === p} onClick={() => setMobilePanel(p)}>
-            {p === "files" ? "Files" : p === "editor" ? "Code" : p === "run" ? "Output" : "Chat"}
+            {p === "files" ? "Files" : p === "editor" ? "Code" : p === "run" ? "Run" : "Chat"}
           </button>
         ))}
       </nav>

@@ -19,9 +19,12 @@ export function useSessionClient(sessionId: string, documentExtensions: (file: s
     connection.start();
     setClient(c);
     const online = () => connection.reconnectNow();
+    const offline = () => connection.interrupt();
     window.addEventListener("online", online);
+    window.addEventListener("offline", offline);
     return () => {
       window.removeEventListener("online", online);
+      window.removeEventListener("offline", offline);
       c.dispose();
       connection.stop();
       setClient(null);
