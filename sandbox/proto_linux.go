@@ -32,14 +32,14 @@ const (
 type op string
 
 const (
-	opSetup   op = "setup"   // host -> init: build the container
-	opReady   op = "ready"   // init -> host: setup done (Err set on failure)
-	opFile    op = "file"    // host -> init: write (part of) a file
-	opReset   op = "reset"   // host -> init: kill everything, wipe /box and /tmp
-	opRun     op = "run"     // host -> init: start a program; fds stdin, stdout, stderr attached
-	opExited  op = "exited"  // init -> host: the program and all its descendants are gone (Err: it never started)
-	opKill    op = "kill"    // host -> init: kill every process of the current run
-	opAck     op = "ack"     // init -> host: reply to file/reset (Err set on failure)
+	opSetup  op = "setup"  // host -> init: build the container
+	opReady  op = "ready"  // init -> host: setup done (Err set on failure)
+	opFile   op = "file"   // host -> init: write (part of) a file
+	opReset  op = "reset"  // host -> init: kill everything, wipe /box and /tmp
+	opRun    op = "run"    // host -> init: start a program; fds stdin, stdout, stderr attached
+	opExited op = "exited" // init -> host: the program and all its descendants are gone (Err: it never started)
+	opKill   op = "kill"   // host -> init: kill every process of the current run
+	opAck    op = "ack"    // init -> host: reply to file/reset (Err set on failure)
 )
 
 type msg struct {
