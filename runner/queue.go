@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,9 +85,27 @@ type Run struct {
 	done   chan struct{}
 	result Result
 
+	state  atomic.Value       // RunState
 	seq    uint64             // submission order; guarded by the queue's mutex
 	tag    uint64             // fair-queueing start tag; guarded by the queue's mutex
 	cancel context.CancelFunc // set when running; guarded by the queue's mutex
+}
+
+// RunState is where a run is in its life.
+type RunState string
+
+const (
+	StateQueued   RunState = "queued"
+	StateRunning  RunState = "running"
+	StateFinished RunState = "finished"
+)
+
+// State reports whether the run is queued, running or finished.
+func (r *Run) State() RunState {
+	if s, ok := r.state.Load().(RunState); ok {
+		return s
+	}
+	return StateQueued
 }
 
 // Done is closed when the run has finished and Result is final.
@@ -333,6 +352,7 @@ func (q *LocalQueue) orderLocked() []*Run {
 
 func (q *LocalQueue) startLocked(run *Run) {
 	q.running++
+	run.state.Store(StateRunning)
 	ctx, cancel := context.WithCancel(context.Background())
 	run.cancel = cancel
 	q.wg.Add(1)
@@ -371,6 +391,7 @@ func (q *LocalQueue) finish(run *Run, res Result, took time.Duration) {
 	q.mu.Unlock()
 	q.deliver(notes)
 	run.result = res
+	run.state.Store(StateFinished)
 	run.send(Event{Type: EventFinished, Result: &run.result})
 	close(run.done)
 }
@@ -423,6 +444,7 @@ func (q *LocalQueue) finishCancelled(run *Run) {
 	if l, ok := q.r.byID[run.req.Language]; ok {
 		run.result.Language = LanguageRef{ID: l.ID, Version: l.Version}
 	}
+	run.state.Store(StateFinished)
 	run.send(Event{Type: EventFinished, Result: &run.result})
 	close(run.done)
 }

@@ -176,6 +176,9 @@ func TestQueueCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if running.State() == runner.StateFinished || queued.State() != runner.StateQueued {
+		t.Fatalf("states %s %s", running.State(), queued.State())
+	}
 	if err := q.Cancel("c2"); err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +203,9 @@ func TestQueueCancel(t *testing.T) {
 	res := running.Result()
 	if res.Status != runner.StatusCancelled || time.Since(start) > 5*time.Second || res.Stdout != "up\n" {
 		t.Fatalf("cancelled running run: %+v after %v", res, time.Since(start))
+	}
+	if running.State() != runner.StateFinished {
+		t.Fatalf("state after the end: %s", running.State())
 	}
 	if err := q.Cancel("c1"); !errors.Is(err, runner.ErrNotFound) {
 		t.Fatalf("cancel of a finished run: %v", err)
