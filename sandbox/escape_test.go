@@ -106,6 +106,9 @@ func TestEscapes(t *testing.T) {
 				if bytes.Contains(res.Stdout, []byte("eth")) || !bytes.Contains(res.Stdout, []byte("lo:")) {
 					t.Errorf("network devices visible: %s", res.Stdout)
 				}
+				if bytes.Contains(res.Stdout, []byte("LOOPBACK")) && !bytes.Contains(res.Stdout, []byte("state DOWN")) {
+					t.Errorf("loopback is up: %s", res.Stdout)
+				}
 			}},
 		{name: "read the data dir", script: `cat ` + secretFile + `; ls ` + dataDir + `; ls /work /root; cat /etc/shadow`,
 			want: []sandbox.Status{sandbox.StatusRuntimeError}},
@@ -125,6 +128,15 @@ func TestEscapes(t *testing.T) {
 					}
 				}
 			}},
+		{name: "background processes outlive the program", script: `(bash -c 'sleep 1000; true' "$0" &); nohup bash -c 'sleep 1000; true' "$0" >/dev/null 2>&1 & echo started`,
+			want: []sandbox.Status{sandbox.StatusOK},
+			check: func(t *testing.T, res sandbox.Result) {
+				if res.Time > 2*time.Second {
+					t.Errorf("the run waited %v for its background processes", res.Time)
+				}
+			}},
+		{name: "host-wide proc files", script: `echo b > /proc/sysrq-trigger; echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/kernel/sysrq`,
+			want: []sandbox.Status{sandbox.StatusRuntimeError}},
 		{name: "kill -9 -1", script: `kill -9 -1; kill -9 1; echo still-here`,
 			want: []sandbox.Status{sandbox.StatusOK, sandbox.StatusRuntimeError}},
 		{name: "ptrace", script: perlSyscall(101, ", 0, 1, 0, 0") + `; strace -f true 2>&1 | head -3`,
