@@ -97,7 +97,7 @@ func TestEscapes(t *testing.T) {
 			}},
 		{name: "connect to the server's port", script: `exec 3<>/dev/tcp/127.0.0.1/` + port + ` && echo CONNECTED`,
 			want: []sandbox.Status{sandbox.StatusRuntimeError}},
-		{name: "connect outside", script: `exec 3<>/dev/tcp/1.1.1.1/80 && echo CONNECTED; ip link 2>/dev/null; cat /proc/net/dev`,
+		{name: "connect outside", script: `exec 3<>/dev/tcp/1.1.1.1/80 && echo CONNECTED; /usr/sbin/ip link 2>/dev/null; cat /proc/net/dev`,
 			want: []sandbox.Status{sandbox.StatusOK, sandbox.StatusRuntimeError},
 			check: func(t *testing.T, res sandbox.Result) {
 				if bytes.Contains(res.Stdout, []byte("CONNECTED")) {
@@ -106,8 +106,8 @@ func TestEscapes(t *testing.T) {
 				if bytes.Contains(res.Stdout, []byte("eth")) || !bytes.Contains(res.Stdout, []byte("lo:")) {
 					t.Errorf("network devices visible: %s", res.Stdout)
 				}
-				if bytes.Contains(res.Stdout, []byte("LOOPBACK")) && !bytes.Contains(res.Stdout, []byte("state DOWN")) {
-					t.Errorf("loopback is up: %s", res.Stdout)
+				if _, err := os.Stat("/usr/sbin/ip"); err == nil && !bytes.Contains(res.Stdout, []byte("<LOOPBACK> mtu 65536 qdisc noop state DOWN")) {
+					t.Errorf("loopback is not down: %s", res.Stdout)
 				}
 			}},
 		{name: "read the data dir", script: `cat ` + secretFile + `; ls ` + dataDir + `; ls /work /root; cat /etc/shadow`,
