@@ -130,12 +130,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 	m.Runs.SetContents(m.Hub)
 
 	reg := prometheus.NewRegistry()
-	m.HTTP = httpapi.New(httpapi.Options{
+	m.HTTP = routes(httpapi.Options{
 		Config: cfg, Auth: m.Auth, Users: db, Logger: log, Registry: reg, Web: web.Dist(), Version: version, Now: now,
-		Workspace: m.Work, Content: m.Hub, Online: m.Hub.Online, Runs: m.Runs, NewCounter: newCounter, Checks: checks,
-	})
-	m.Hub.Register(m.HTTP.API(), m.HTTP.APIError)
-	m.HTTP.Mux().Handle("GET /api/ws", m.Hub)
+		Workspace: m.Work, Runs: m.Runs, NewCounter: newCounter, Checks: checks,
+	}, m.Hub)
 	return m, nil
 }
 
@@ -224,4 +222,13 @@ func nodeName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}
+
+// routes builds the HTTP server with every route, the real-time hub's included.
+func routes(o httpapi.Options, hub *collab.Hub) *httpapi.Server {
+	o.Content, o.Online = hub, hub.Online
+	s := httpapi.New(o)
+	hub.Register(s.API(), s.APIError)
+	s.Mux().Handle("GET /api/ws", hub)
+	return s
 }
