@@ -188,3 +188,14 @@ func TestMultiFile(t *testing.T) {
 		})
 	}
 }
+
+// TestPythonMultiprocessing needs /dev/shm (POSIX semaphores) and a few
+// processes inside the sandbox.
+func TestPythonMultiprocessing(t *testing.T) {
+	r := setup(t)
+	res := execute(t, r, runner.Request{UserID: "mp", Language: "python",
+		Code: "from multiprocessing import Pool\n\nif __name__ == '__main__':\n    with Pool(2) as p:\n        print(sum(p.map(abs, [-1, -2, -3])))\n"})
+	if res.Status != runner.StatusOK || res.Stdout != "6\n" {
+		t.Fatalf("%+v", res)
+	}
+}

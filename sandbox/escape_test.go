@@ -240,7 +240,7 @@ func TestRunBasics(t *testing.T) {
 	t.Run("work dir wiped between boxes", func(t *testing.T) {
 		t.Parallel()
 		for range 2 * testSlots {
-			res := runScript(t, `ls -A /box /tmp | grep -v '^/' | grep . && exit 1; touch /box/left /tmp/left; exit 0`, small())
+			res := runScript(t, `ls -A /box /tmp /dev/shm | grep -v '^/' | grep . && exit 1; touch /box/left /tmp/left /dev/shm/left; exit 0`, small())
 			expect(t, res, sandbox.StatusOK)
 		}
 	})

@@ -104,7 +104,7 @@ func (st *initState) handle(m *msg, fds []int) {
 		st.ack(writeBoxFile(m.Path, m.Mode, m.Data, m.Append))
 	case opReset:
 		killAll()
-		err := errors.Join(wipeDir(boxDir), wipeDir("/tmp"))
+		err := errors.Join(wipeDir(boxDir), wipeDir("/tmp"), wipeDir("/dev/shm"))
 		// A box that could not be wiped serves nothing more: the next job
 		// would see the last one's files.
 		st.tainted = err != nil
@@ -394,6 +394,12 @@ func setupContainer(s *setupMsg, fds []int) (err error) {
 		return err
 	}
 	if step("mount /tmp", unix.Mount("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpfsOpts(s.TmpSize, "1777"))) != nil {
+		return err
+	}
+	// POSIX semaphores and shared memory (Python's multiprocessing) need
+	// /dev/shm; it is sized like /tmp and wiped with it.
+	os.MkdirAll(filepath.Join(root, "dev", "shm"), 0o755)
+	if step("mount /dev/shm", unix.Mount("tmpfs", filepath.Join(root, "dev", "shm"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, tmpfsOpts(s.TmpSize, "1777"))) != nil {
 		return err
 	}
 	if step("mount /proc", unix.Mount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")) != nil {
