@@ -1,5 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
-import type { Extension } from "@codemirror/state";
+import { useCallback, useEffect, useId, useRef, useState } from "react";
 import { ApiError, describeError } from "../api/errors";
 import type { CodingSession, ExecutionResult, FileEntry, Language, Participant, User } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
@@ -8,20 +7,21 @@ import { useToast } from "../app/toasts";
 import { AppHeader } from "../components/AppHeader";
 import { ShareDialog } from "../components/ShareDialog";
 import { Skeleton } from "../components/Skeleton";
-import { baseExtensions, createSlots, readOnlyExtension, type DocumentSlots } from "../editor/setup";
-import { loadMode, modeFor } from "../editor/languages";
 import { AccessDenied } from "./AccessDenied";
 import { ChatPanel } from "./ChatPanel";
 import { CodeEditor } from "./CodeEditor";
-import { ConnectionIndicator } from "./ConnectionIndicator";
+import { EditorConfig } from "./editorConfig";
 import { EditorTabs } from "./EditorTabs";
-import { FileExplorer, type FileActions } from "./FileExplorer";
-import { childPath } from "./fileTree";
+import { FileExplorer } from "./FileExplorer";
 import { OnboardingTip } from "./OnboardingTip";
 import { ParticipantsList } from "./ParticipantsList";
+import { PlaygroundToolbar } from "./PlaygroundToolbar";
 import { RunPanel } from "./RunPanel";
 import { ShortcutsDialog } from "./ShortcutsDialog";
+import { useFileActions } from "./useFileActions";
+import { usePlaygroundShortcuts } from "./usePlaygroundShortcuts";
 import { useSessionClient } from "./useSessionClient";
+import { useSessionEvents } from "./useSessionEvents";
 
 type MobilePanel = "files" | "editor" | "run" | "chat";
 
@@ -33,32 +33,20 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const sessionKey = `sessions/${sessionId}`;
   const session = useQuery<CodingSession>(sessionKey, () => api.getSession(sessionId));
   const languages = useQuery<Language[]>("languages", () => api.languages());
-  const historyKey = `sessions/${sessionId}/executions`;
 
-  // Editor configuration read when a document's state is (re)created.
-  const slots = useRef(new Map<string, DocumentSlots>());
-  const modes = useRef(new Map<string, Extension>());
-  const filesRef = useRef<FileEntry[]>([]);
-  const languageRef = useRef("");
-  const readOnlyRef = useRef(true);
-  languageRef.current = session.data?.language ?? "";
-
-  const documentExtensions = useCallback((file: string): Extension => {
-    let s = slots.current.get(file);
-    if (!s) slots.current.set(file, (s = createSlots()));
-    const entry = filesRef.current.find((f) => f.id === file);
-    const mode = modeFor(entry?.path ?? "", languageRef.current);
-    const ext = [baseExtensions(s, `Code editor: ${entry?.path ?? "file"}`, readOnlyRef.current)];
-    const loaded = mode ? modes.current.get(mode) : undefined;
-    if (loaded) ext.push(s.language.of(loaded));
-    return ext;
-  }, []);
-
-  const { client, snapshot } = useSessionClient(sessionId, documentExtensions);
+  const [config] = useState(() => new EditorConfig());
+  const { client, snapshot } = useSessionClient(sessionId, config.extensionsFor);
   const files = snapshot?.files ?? [];
+  const filesRef = useRef<readonly FileEntry[]>(files);
   filesRef.current = files;
+  config.files = files;
+  config.sessionLanguage = session.data?.language ?? "";
+  config.readOnly = !(snapshot?.role === "owner" || snapshot?.role === "editor");
+  const joined = snapshot?.joined ?? false;
   const canEdit = snapshot?.role === "owner" || snapshot?.role === "editor";
-  readOnlyRef.current = !canEdit;
+  const isOwner = snapshot?.role === "owner" || session.data?.ownerId === user.id;
+  const runs = snapshot?.runs ?? [];
+  const unconfirmed = snapshot?.unconfirmed ?? 0;
 
   const [openIds, setOpenIds] = useState<string[]>([]);
   const [activeId, setActiveId] = useState<string | null>(null);
@@ -67,104 +55,21 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const [sharing, setSharing] = useState(false);
   const [mobilePanel, setMobilePanel] = useState<MobilePanel>("editor");
   const editorPanelId = useId();
-  const langSelectId = useId();
 
-  const history = useQuery<ExecutionResult[]>(snapshot?.joined ? historyKey : null, () => api.listExecutions(sessionId));
-  const members = useQuery<Participant[]>(snapshot?.joined ? `sessions/${sessionId}/participants` : null, () => api.listParticipants(sessionId));
-  // Someone joined or left: the member list (roles) may have changed too.
-  const presenceKey = (snapshot?.participants ?? []).map((p) => p.userId).sort().join(",");
-  useEffect(() => {
-    if (presenceKey) cache.invalidate(`sessions/${sessionId}/participants`);
-  }, [presenceKey, cache, sessionId]);
+  const history = useQuery<ExecutionResult[]>(joined ? `sessions/${sessionId}/executions` : null, () => api.listExecutions(sessionId));
+  const members = useQuery<Participant[]>(joined ? `sessions/${sessionId}/participants` : null, () => api.listParticipants(sessionId));
+  useSessionEvents(client, snapshot, sessionId, filesRef);
 
-  // Chat history once joined.
-  const joined = snapshot?.joined ?? false;
-  useEffect(() => {
-    if (!client || !joined) return;
-    api
-      .listMessages(sessionId)
-      .then((m) => client.addHistory(m))
-      .catch(() => {});
-  }, [api, client, joined, sessionId]);
-
-  // Live notifications, server errors and lost edits become toasts.
-  useEffect(() => {
-    if (!client) return;
-    const offN = client.onNotification((n) => {
-      cache.invalidate("notifications/");
-      toast.show("info", n.title || n.body || "New notification");
-    });
-    const offD = client.onEditsDiscarded((file, text) => {
-      const name = filesRef.current.find((f) => f.id === file)?.name ?? "a file";
-      toast.show("error", `Your offline edits to ${name} could not be merged.`, {
-        label: "Copy my version",
-        run: () => void navigator.clipboard?.writeText(text),
-      });
-    });
-    return () => {
-      offN();
-      offD();
-    };
-  }, [client, cache, toast]);
-  // Servers without socket runs: run through POST /api/execute with the current contents.
-  useEffect(() => {
-    if (!client) return;
-    return client.onRunFallback(async (request) => {
-      const id = `local-run-${Date.now()}`;
-      client.upsertLocalRun(id, "running");
-      try {
-        const sources = filesRef.current.filter((f) => !f.isFolder && !f.id.startsWith("local-"));
-        const withContent = await Promise.all(
-          sources.map(async (f) => {
-            const state = client.peekDocument(f.id)?.state;
-            return { path: f.path, content: state ? state.doc.toString() : (await api.getFile(f.id)).content };
-          }),
-        );
-        const result = await api.execute({ ...request, files: withContent, sessionId });
-        client.upsertLocalRun(id, "finished", result);
-      } catch (err) {
-        client.upsertLocalRun(id, "finished", {
-          id,
-          language: { id: request.language, version: "" },
-          status: "internal_error",
-          exitCode: -1,
-          stdout: "",
-          stderr: describeError(err),
-          timeMs: 0,
-          cpuMs: 0,
-          memoryKb: 0,
-          stdoutTruncated: false,
-          stderrTruncated: false,
-        });
-      }
-    });
-  }, [client, api, sessionId]);
-
-  const lastError = snapshot?.lastError;
-  useEffect(() => {
-    if (lastError && client) {
-      toast.show("error", lastError.message || lastError.code);
-      client.dismissError();
-    }
-  }, [lastError, client, toast]);
-
-  // Refresh history when a run ends.
-  const runs = snapshot?.runs ?? [];
-  const finishedCount = runs.filter((r) => r.phase === "finished").length;
-  useEffect(() => {
-    if (finishedCount > 0) cache.invalidate(historyKey);
-  }, [finishedCount, cache, historyKey]);
-
-  // Open a first file once the tree is known.
+  // Open the language's default file (or the first file) once the tree is known.
   useEffect(() => {
     if (activeId || files.length === 0) return;
-    const lang = languages.data?.find((l) => l.id === languageRef.current);
+    const lang = languages.data?.find((l) => l.id === session.data?.language);
     const first = files.find((f) => !f.isFolder && (f.path === lang?.defaultFile || f.name === lang?.defaultFile)) ?? files.find((f) => !f.isFolder);
     if (first) {
       setOpenIds([first.id]);
       setActiveId(first.id);
     }
-  }, [files, activeId, languages.data]);
+  }, [files, activeId, languages.data, session.data?.language]);
 
   // Drop tabs of deleted files.
   useEffect(() => {
@@ -173,44 +78,21 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     setActiveId((a) => (a && !ids.has(a) && files.length ? null : a));
   }, [files]);
 
-  // Viewers get a read-only editor; a role change applies to open documents.
-  useEffect(() => {
-    if (!client) return;
-    for (const id of openIds) {
-      const s = slots.current.get(id);
-      if (s) client.document(id).reconfigure({ effects: s.readOnly.reconfigure(readOnlyExtension(!canEdit)) });
-    }
-  }, [client, canEdit, openIds]);
-
   const activeDoc = client && activeId ? client.document(activeId) : null;
   const activeFile = files.find((f) => f.id === activeId) ?? null;
-
-  // Load the language mode for the active file on demand.
-  const activeMode = activeFile ? modeFor(activeFile.path, session.data?.language ?? "") : null;
   const docLoaded = activeDoc?.state != null;
+
+  // Viewers get a read-only editor; a role change applies to open documents.
   useEffect(() => {
-    if (!activeMode || !client) return;
-    let cancelled = false;
-    const apply = (ext: Extension) => {
-      for (const id of openIds) {
-        const f = filesRef.current.find((x) => x.id === id);
-        const s = slots.current.get(id);
-        if (s && f && modeFor(f.path, languageRef.current) === activeMode) client.document(id).reconfigure({ effects: s.language.reconfigure(ext) });
-      }
-    };
-    const cached = modes.current.get(activeMode);
-    if (cached) apply(cached);
-    else
-      loadMode(activeMode)
-        .then((ext) => {
-          modes.current.set(activeMode, ext);
-          if (!cancelled) apply(ext);
-        })
-        .catch(() => toast.show("error", "Could not load syntax highlighting; editing still works."));
-    return () => {
-      cancelled = true;
-    };
-  }, [activeMode, client, openIds, docLoaded, toast]);
+    if (client) config.applyReadOnly(client, openIds, !canEdit);
+  }, [client, config, canEdit, openIds, docLoaded]);
+
+  // The active file's language mode loads on demand (its own chunk).
+  const activeMode = activeId ? config.modeOf(activeId) : null;
+  useEffect(() => {
+    if (!client || !activeMode || !docLoaded) return;
+    config.applyMode(client, openIds, activeMode).catch(() => toast.show("error", "Could not load syntax highlighting; editing still works."));
+  }, [client, config, activeMode, openIds, docLoaded, toast]);
 
   const openFile = useCallback((f: FileEntry) => {
     if (f.isFolder) return;
@@ -218,6 +100,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     setActiveId(f.id);
     setMobilePanel("editor");
   }, []);
+  const fileActions = useFileActions(client, sessionId, openFile);
 
   const closeTab = useCallback(
     (id: string) => {
@@ -231,111 +114,13 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     [client],
   );
 
-  const myActiveRun = [...runs].reverse().find((r) => r.phase !== "finished" && (!r.userId || r.userId === user.id));
-  const language = languages.data?.find((l) => l.id === session.data?.language);
   const run = useCallback(() => {
     if (!client || !session.data) return;
-    if (!client.startRun({ language: session.data.language, entry: activeFile?.path, stdin })) {
-      toast.show("error", "You are offline; the run will be possible once reconnected.");
-    } else {
-      setMobilePanel("run");
-    }
+    if (client.startRun({ language: session.data.language, entry: activeFile?.path, stdin })) setMobilePanel("run");
+    else toast.show("error", "You are offline; run again once reconnected.");
   }, [client, session.data, activeFile?.path, stdin, toast]);
-
-  // Global shortcuts.
-  const unconfirmed = snapshot?.unconfirmed ?? 0;
-  const online = snapshot?.connection === "open" && joined;
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      const mod = e.ctrlKey || e.metaKey;
-      if (mod && e.key === "Enter") {
-        e.preventDefault();
-        if (canEdit) run();
-      } else if (mod && (e.key === "s" || e.key === "S")) {
-        e.preventDefault();
-        toast.show(
-          unconfirmed === 0 && online ? "success" : "info",
-          unconfirmed === 0 && online ? "Everything is saved — edits save automatically." : `${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} waiting to reach the server; they are kept.`,
-        );
-      } else if (e.key === "?" && !isTyping(e.target)) {
-        e.preventDefault();
-        setShortcutsOpen(true);
-      }
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [run, canEdit, unconfirmed, online, toast]);
-
-  const fileActions: FileActions = useMemo(() => {
-    const rollback = (before: FileEntry[], err: unknown, what: string) => {
-      client?.setFiles(before);
-      toast.show("error", `Could not ${what}: ${describeError(err)}`);
-    };
-    return {
-      open: openFile,
-      create: async (kind, parentId, name) => {
-        if (!client) return;
-        const before = client.getSnapshot().files;
-        const placeholder: FileEntry = {
-          id: `local-${Date.now()}`,
-          sessionId,
-          parentId,
-          name,
-          path: childPath(before, parentId, name),
-          isFolder: kind === "folder",
-          version: 0,
-          updatedAt: new Date().toISOString(),
-        };
-        client.setFiles([...before, placeholder]);
-        try {
-          const created = kind === "folder" ? await api.createFolder(sessionId, { name, parentId }) : await api.createFile(sessionId, { name, parentId });
-          const now = client.getSnapshot().files.filter((f) => f.id !== placeholder.id && f.id !== created.id);
-          client.setFiles([...now, created]);
-          if (!created.isFolder) openFile(created);
-        } catch (err) {
-          client.setFiles(client.getSnapshot().files.filter((f) => f.id !== placeholder.id));
-          toast.show("error", `Could not create ${name}: ${describeError(err)}`);
-        }
-      },
-      rename: async (file, name) => {
-        if (!client) return;
-        const before = client.getSnapshot().files;
-        client.setFiles(before.map((f) => (f.id === file.id ? { ...f, name, path: childPath(before, f.parentId, name) } : f)));
-        try {
-          const updated = await api.updateFile(file.id, { name });
-          client.setFiles(client.getSnapshot().files.map((f) => (f.id === updated.id ? { ...f, ...updated } : f)));
-        } catch (err) {
-          rollback(before, err, `rename ${file.name}`);
-        }
-      },
-      move: async (file, parentId) => {
-        if (!client) return;
-        const before = client.getSnapshot().files;
-        client.setFiles(before.map((f) => (f.id === file.id ? { ...f, parentId, path: childPath(before, parentId, f.name) } : f)));
-        try {
-          const updated = await api.updateFile(file.id, { parentId });
-          client.setFiles(client.getSnapshot().files.map((f) => (f.id === updated.id ? { ...f, ...updated } : f)));
-        } catch (err) {
-          rollback(before, err, `move ${file.name}`);
-        }
-      },
-      remove: async (file) => {
-        if (!client) return;
-        const before = client.getSnapshot().files;
-        const gone = new Set([file.id]);
-        for (let grew = true; grew; ) {
-          grew = false;
-          for (const f of before) if (f.parentId && gone.has(f.parentId) && !gone.has(f.id)) gone.add(f.id), (grew = true);
-        }
-        client.setFiles(before.filter((f) => !gone.has(f.id)));
-        try {
-          await api.deleteFile(file.id);
-        } catch (err) {
-          rollback(before, err, `delete ${file.name}`);
-        }
-      },
-    };
-  }, [api, client, openFile, sessionId, toast]);
+  const showShortcuts = useCallback(() => setShortcutsOpen(true), []);
+  usePlaygroundShortcuts({ run, canRun: canEdit, unconfirmed, online: snapshot?.connection === "open" && joined, showShortcuts });
 
   const changeLanguage = async (id: string) => {
     if (!session.data) return;
@@ -371,53 +156,28 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   }
 
   const openFiles = openIds.map((id) => files.find((f) => f.id === id)).filter((f): f is FileEntry => Boolean(f));
-  const isOwner = snapshot?.role === "owner" || session.data?.ownerId === user.id;
+  const myActiveRun = [...runs].reverse().find((r) => r.phase !== "finished" && (!r.userId || r.userId === user.id));
+  const nameOf = (id: string | undefined) =>
+    members.data?.find((m) => m.userId === id)?.username ?? snapshot?.participants.find((p) => p.userId === id)?.username ?? "";
 
   return (
     <div className="playground" data-mobile-panel={mobilePanel}>
       <AppHeader>
-        <div className="playground-bar">
-          <h1 className="session-title">{session.data?.name ?? "Session"}</h1>
-          <span className="field inline compact">
-            <label htmlFor={langSelectId} className="visually-hidden">
-              Language
-            </label>
-            <select id={langSelectId} value={session.data?.language ?? ""} disabled={!isOwner} onChange={(e) => void changeLanguage(e.target.value)}>
-              {(languages.data ?? (session.data ? [{ id: session.data.language, name: session.data.language, version: "", available: true, extensions: [], defaultFile: "" }] : [])).map((l) => (
-                <option key={l.id} value={l.id}>
-                  {l.name} {l.version}
-                  {l.available ? "" : " (unavailable)"}
-                </option>
-              ))}
-            </select>
-          </span>
-          {myActiveRun ? (
-            <button type="button" className="button danger" onClick={() => client?.cancelRun(myActiveRun.id)}>
-              Stop
-            </button>
-          ) : (
-            <button
-              type="button"
-              className="button run-button"
-              onClick={run}
-              disabled={!canEdit || language?.available === false}
-              title={language?.available === false ? language.reason : "Run (Ctrl+Enter)"}
-              aria-keyshortcuts="Control+Enter Meta+Enter"
-            >
-              ▶ Run
-            </button>
-          )}
-          {language?.available === false && <span className="muted small">{language.reason ?? "This language cannot run here."}</span>}
-          <ConnectionIndicator status={snapshot?.connection ?? "connecting"} joined={joined} unconfirmed={unconfirmed} />
-          {isOwner && (
-            <button type="button" className="button secondary small" onClick={() => setSharing(true)}>
-              Share
-            </button>
-          )}
-          <button type="button" className="icon-button" aria-label="Keyboard shortcuts" onClick={() => setShortcutsOpen(true)}>
-            ?
-          </button>
-        </div>
+        <PlaygroundToolbar
+          session={session.data}
+          languages={languages.data}
+          isOwner={isOwner}
+          canRun={canEdit}
+          activeRunId={myActiveRun?.id ?? null}
+          connection={snapshot?.connection ?? "connecting"}
+          joined={joined}
+          unconfirmed={unconfirmed}
+          onLanguage={(id) => void changeLanguage(id)}
+          onRun={run}
+          onStop={(id) => client?.cancelRun(id)}
+          onShare={() => setSharing(true)}
+          onShortcuts={showShortcuts}
+        />
       </AppHeader>
 
       {!canEdit && joined && (
@@ -437,7 +197,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
 
       <main id="main" className="playground-grid">
         <div className="area-files">
-          {snapshot?.joined ? <FileExplorer files={files} activeId={activeId} canEdit={canEdit} actions={fileActions} /> : <Skeleton label="Loading files" lines={5} />}
+          {joined ? <FileExplorer files={files} activeId={activeId} canEdit={canEdit} actions={fileActions} /> : <Skeleton label="Loading files" lines={5} />}
         </div>
         <div className="area-editor">
           <EditorTabs
@@ -450,7 +210,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           />
           <div id={editorPanelId} role="tabpanel" aria-labelledby={activeId ? `tab-${activeId}` : undefined} className="editor-host">
             {activeDoc && activeFile ? (
-              <CodeEditor key={activeDoc.file} doc={activeDoc} loaded={activeDoc.state !== null} label={activeFile.name} />
+              <CodeEditor key={activeDoc.file} doc={activeDoc} loaded={docLoaded} label={activeFile.name} />
             ) : joined ? (
               <p className="muted small-pad">{files.length ? "Open a file from the list." : canEdit ? "Create a file to start." : "This session has no files yet."}</p>
             ) : (
@@ -471,9 +231,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
             stdin={stdin}
             onStdinChange={setStdin}
             onSendInput={(r, data) => client?.sendStdin(r, data)}
-            nameOf={(id) =>
-              members.data?.find((m) => m.userId === id)?.username ?? snapshot?.participants.find((p) => p.userId === id)?.username ?? ""
-            }
+            nameOf={nameOf}
           />
         </div>
       </main>
@@ -481,10 +239,4 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
       <ShareDialog session={sharing ? (session.data ?? null) : null} onClose={() => setSharing(false)} />
     </div>
   );
-}
-
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  if (!el) return false;
-  return el.isContentEditable || el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT";
 }
