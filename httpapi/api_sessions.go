@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -93,6 +94,21 @@ type sessionOutput struct{ Body Session }
 func op[I, O any](s *Server, o huma.Operation, h func(ctx context.Context, u *codebuddy.User, in *I) (*O, error)) {
 	o.Security = security
 	o.Errors = append([]int{401}, o.Errors...)
+	// huma validates parameters and body before the handler runs; checking the
+	// caller here first keeps an anonymous request from learning the input rules
+	// (422) instead of being told to sign in (401).
+	o.Middlewares = append(huma.Middlewares{func(hctx huma.Context, next func(huma.Context)) {
+		if _, err := s.requireUser(hctx.Context()); err != nil {
+			status, msg := http.StatusUnauthorized, err.Error()
+			var se huma.StatusError
+			if errors.As(err, &se) {
+				status = se.GetStatus()
+			}
+			_ = huma.WriteErr(s.api, hctx, status, msg)
+			return
+		}
+		next(hctx)
+	}}, o.Middlewares...)
 	huma.Register(s.api, o, func(ctx context.Context, in *I) (*O, error) {
 		u, err := s.requireUser(ctx)
 		if err != nil {
