@@ -63,6 +63,8 @@ func TestEscapes(t *testing.T) {
 			want: []sandbox.Status{sandbox.StatusTimeLimit, sandbox.StatusRuntimeError}},
 		{name: "memory bomb", script: `perl -e '$x = "a" x (512*1024*1024); print length($x)'`,
 			want: []sandbox.Status{sandbox.StatusMemoryLimit}},
+		{name: "memory spread over many processes", script: `for i in $(seq 24); do perl -e '$x = "a" x (8*1024*1024); sleep 10' & done; wait`,
+			want: []sandbox.Status{sandbox.StatusMemoryLimit}},
 		{name: "busy loops in several processes", script: `for i in 1 2 3 4; do (while :; do :; done) & done; wait`,
 			lim:  func(l *sandbox.Limits) { l.WallTime = 20 * time.Second },
 			want: []sandbox.Status{sandbox.StatusTimeLimit},

@@ -710,6 +710,10 @@ func (b *Box) Run(ctx context.Context, cmd Cmd) (Result, error) {
 		return Result{Status: StatusInternalError, Reason: "sandbox slot broken"}, errors.New("sandbox slot broken")
 	}
 	res, err := b.s.exec(ctx, cmd)
+	if errors.Is(err, errSlotLost) {
+		b.s.broken = true
+		return res, nil
+	}
 	if err != nil {
 		// A command that could not start says nothing about the slot;
 		// anything else might have left it in an unknown state.
@@ -725,6 +729,9 @@ func (b *Box) Run(ctx context.Context, cmd Cmd) (Result, error) {
 }
 
 var errNotStarted = errors.New("program did not start")
+
+// errSlotLost accompanies a verdict that stands although the container died.
+var errSlotLost = errors.New("sandbox container lost")
 
 // errTaintedText is the init's refusal after a failed wipe.
 const errTaintedText = "could not be wiped"
@@ -915,11 +922,17 @@ func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 	switch {
 	case killed && why == StatusCancelled:
 		res.Status, res.Reason = StatusCancelled, reason
+	case oom:
+		// Also when the OOM killer chose the init itself (the program's
+		// memory spread over many small processes): the verdict is the
+		// program's, and the dead slot is replaced before its next use.
+		res.Status, res.Reason = StatusMemoryLimit, "out of memory (cgroup OOM kill)"
+		if killed && why == StatusInternalError {
+			return res, fmt.Errorf("%w: %s", errSlotLost, reason)
+		}
 	case killed && why == StatusInternalError:
 		res.Status, res.Reason = StatusInternalError, reason
 		return res, errors.New(reason)
-	case oom:
-		res.Status, res.Reason = StatusMemoryLimit, "out of memory (cgroup OOM kill)"
 	case killed:
 		res.Status, res.Reason = why, reason
 	case ws.Signaled() && ws.Signal() == unix.SIGXCPU:
