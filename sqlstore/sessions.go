@@ -55,7 +55,9 @@ func (db *DB) CreateSession(ctx context.Context, s *codebuddy.Session, starter [
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	row := &sessionRow{ID: s.ID, Name: strings.TrimSpace(s.Name), Language: s.Language, IsPublic: s.IsPublic,
+	// The caller gets back what is stored, so a trimmed name is trimmed for it too.
+	s.Name = strings.TrimSpace(s.Name)
+	row := &sessionRow{ID: s.ID, Name: s.Name, Language: s.Language, IsPublic: s.IsPublic,
 		VisitorRole: s.VisitorRole, OwnerID: s.OwnerID, CreatedAt: now, UpdatedAt: now}
 	return db.write.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
@@ -100,8 +102,9 @@ func (db *DB) UpdateSession(ctx context.Context, s *codebuddy.Session) error {
 		return err
 	}
 	s.UpdatedAt = db.Now()
+	s.Name = strings.TrimSpace(s.Name)
 	res, err := db.write.NewUpdate().Table("sessions").
-		Set("name = ?", strings.TrimSpace(s.Name)).Set("language = ?", s.Language).Set("is_public = ?", s.IsPublic).
+		Set("name = ?", s.Name).Set("language = ?", s.Language).Set("is_public = ?", s.IsPublic).
 		Set("visitor_role = ?", s.VisitorRole).Set("updated_at = ?", s.UpdatedAt).
 		Where("id = ?", s.ID).Exec(ctx)
 	if err != nil {
