@@ -348,11 +348,16 @@ func (s *Server) routeInvites() {
 		Summary: "Ask the owner for edit access", DefaultStatus: http.StatusCreated, Errors: []int{404, 409, 422}},
 		func(ctx context.Context, u *codebuddy.User, in *struct {
 			SessionPath
-			Body struct {
+			// Optional (a pointer): asking without a message needs no body at all.
+			Body *struct {
 				Message string `json:"message,omitempty" maxLength:"2000"`
 			}
 		}) (*requestOut, error) {
-			r, err := ws.RequestAccess(ctx, u, in.ID, in.Body.Message)
+			message := ""
+			if in.Body != nil {
+				message = in.Body.Message
+			}
+			r, err := ws.RequestAccess(ctx, u, in.ID, message)
 			if err != nil {
 				return nil, err
 			}
