@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +34,18 @@ type wsEnv struct {
 	DB  *sqlstore.DB
 	WS  *workspace.Service
 	URL string
+
+	// skew moves the clock of the store and the services forward (Advance).
+	skew atomic.Int64
 }
+
+// Now is the environment's clock: real time plus what Advance added.
+func (e *wsEnv) Now() time.Time {
+	return time.Now().UTC().Truncate(time.Microsecond).Add(time.Duration(e.skew.Load()))
+}
+
+// Advance moves the clock forward, e.g. past an invite's expiry.
+func (e *wsEnv) Advance(d time.Duration) { e.skew.Add(int64(d)) }
 
 // wsUser is a signed-in account; Token is its bearer secret ("" for anonymous).
 type wsUser struct {
@@ -65,6 +77,8 @@ func wsForEach(t *testing.T, body func(t *testing.T, env *wsEnv)) {
 func newWSEnv(t *testing.T, engine string) *wsEnv {
 	t.Helper()
 	db := sqlstoretest.Open(t, engine)
+	env := &wsEnv{t: t, DB: db}
+	db.Now = env.Now
 	cfg, err := config.Load(map[string]string{
 		"CODEBUDDY_DATA_DIR": t.TempDir(),
 		// The matrix makes hundreds of requests a minute from one address and user.
@@ -76,20 +90,21 @@ func newWSEnv(t *testing.T, engine string) *wsEnv {
 	}
 	// Cheap hashing: the tests are about access, not password strength.
 	params := &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	as, err := auth.New(auth.Options{Users: db, Tokens: db, Params: params, Now: db.Now})
+	as, err := auth.New(auth.Options{Users: db, Tokens: db, Params: params, Now: env.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := workspace.New(workspace.Options{Store: db, Starter: wsStarter, Now: db.Now})
+	ws := workspace.New(workspace.Options{Store: db, Starter: wsStarter, Now: env.Now})
 	hub := collab.New(collab.Options{Workspace: ws, Files: db, Log: db, Broker: broker.NewMemory(), Node: "test",
-		Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: db.Now})
+		Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: env.Now})
 	t.Cleanup(hub.Close)
 	ws.SetNotifier(hub)
-	srv := httpapi.New(httpapi.Options{Config: cfg, Auth: as, Users: db, Workspace: ws, Content: hub, Online: hub.Online, Now: db.Now})
+	srv := httpapi.New(httpapi.Options{Config: cfg, Auth: as, Users: db, Workspace: ws, Content: hub, Online: hub.Online, Now: env.Now})
 	hub.Register(srv.API(), srv.APIError)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &wsEnv{t: t, DB: db, WS: ws, URL: ts.URL}
+	env.WS, env.URL = ws, ts.URL
+	return env
 }
 
 // User registers an account through the API; its login cookie is its credential.
@@ -195,6 +210,10 @@ type wsProblem struct {
 // names reports whether the problem names field, in errors[].location or the detail.
 func (p wsProblem) names(field string) bool {
 	for _, e := range p.Errors {
+		// huma reports a missing required property at "body", naming it in the message.
+		if e.Location == "body" && strings.Contains(e.Message, "property "+field+" ") {
+			return true
+		}
 		if e.Location == "body."+field || e.Location == "query."+field || e.Location == "path."+field ||
 			strings.HasSuffix(e.Location, "."+field) {
 			return true
