@@ -104,8 +104,8 @@ func DefaultConfig() Config {
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	c.Compile = fill(c.Compile, d.Compile)
-	c.Run = fill(c.Run, d.Run)
+	c.Compile = c.Compile.WithDefaults(d.Compile)
+	c.Run = c.Run.WithDefaults(d.Run)
 	if c.MaxFiles <= 0 {
 		c.MaxFiles = d.MaxFiles
 	}
@@ -122,35 +122,6 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
-}
-
-// fill sets zero fields of l from d (operators may configure only some).
-func fill(l, d Limits) Limits {
-	if l.CPUTime <= 0 {
-		l.CPUTime = d.CPUTime
-	}
-	if l.WallTime <= 0 {
-		l.WallTime = d.WallTime
-	}
-	if l.Memory <= 0 {
-		l.Memory = d.Memory
-	}
-	if l.Pids <= 0 {
-		l.Pids = d.Pids
-	}
-	if l.Stdout <= 0 {
-		l.Stdout = d.Stdout
-	}
-	if l.Stderr <= 0 {
-		l.Stderr = d.Stderr
-	}
-	if l.FileSize <= 0 {
-		l.FileSize = d.FileSize
-	}
-	if l.OpenFiles <= 0 {
-		l.OpenFiles = d.OpenFiles
-	}
-	return l
 }
 
 // PoolOptions returns the sandbox options this configuration needs: the

@@ -56,21 +56,19 @@ func New(ctx context.Context, opts Options) (*Pool, error) {
 	if opts.Slots <= 0 {
 		opts.Slots = runtime.NumCPU()
 	}
-	if opts.MaxLimits == (Limits{}) {
-		opts.MaxLimits = DefaultLimits()
-	}
-	opts.MaxLimits = opts.MaxLimits.Clamp(Limits{
-		CPUTime: time.Hour, WallTime: time.Hour, Memory: 1 << 40, Pids: 1 << 16,
-		Stdout: 1 << 30, Stderr: 1 << 30, FileSize: 1 << 40, OpenFiles: 1 << 16,
-	})
+	opts.MaxLimits = opts.MaxLimits.WithDefaults(DefaultLimits())
 	if opts.WorkDirSize <= 0 {
 		opts.WorkDirSize = opts.MaxLimits.FileSize
 	}
 	if opts.TmpSize <= 0 {
 		opts.TmpSize = opts.MaxLimits.FileSize
 	}
-	if opts.HostUIDBase <= 0 {
+	if opts.HostUIDBase == 0 {
 		opts.HostUIDBase = 200000
+	}
+	// Far above system and login accounts, and below the 32-bit limit.
+	if opts.HostUIDBase < 65536 || opts.HostUIDBase+2*opts.Slots > 1<<31 {
+		return nil, unavailable("HostUIDBase %d is outside [65536, 2^31): programs must run as an unused, unprivileged host uid", opts.HostUIDBase)
 	}
 	if opts.CPUsPerRun <= 0 {
 		opts.CPUsPerRun = 1

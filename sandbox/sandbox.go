@@ -106,6 +106,35 @@ func (l Limits) Clamp(max Limits) Limits {
 	}
 }
 
+// WithDefaults fills the zero fields of l from d.
+func (l Limits) WithDefaults(d Limits) Limits {
+	if l.CPUTime <= 0 {
+		l.CPUTime = d.CPUTime
+	}
+	if l.WallTime <= 0 {
+		l.WallTime = d.WallTime
+	}
+	if l.Memory <= 0 {
+		l.Memory = d.Memory
+	}
+	if l.Pids <= 0 {
+		l.Pids = d.Pids
+	}
+	if l.Stdout <= 0 {
+		l.Stdout = d.Stdout
+	}
+	if l.Stderr <= 0 {
+		l.Stderr = d.Stderr
+	}
+	if l.FileSize <= 0 {
+		l.FileSize = d.FileSize
+	}
+	if l.OpenFiles <= 0 {
+		l.OpenFiles = d.OpenFiles
+	}
+	return l
+}
+
 // Stream names an output stream.
 type Stream string
 
