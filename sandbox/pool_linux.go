@@ -351,12 +351,12 @@ type slot struct {
 	cmd      *exec.Cmd
 	c        *conn
 	cg       *slotCgroup
-	in       chan inMsg    // messages from the init
-	dead     chan struct{} // closed when the control socket fails (init gone)
-	stderr   *bytes.Buffer // the init's own diagnostics
-	baseMem  int64         // the idle init's memory charge
-	basePids int           // the init's own tasks (threads) in the pids cgroup
-	broken   bool          // must be replaced before the next use
+	in       chan inMsg     // messages from the init
+	dead     chan struct{}  // closed when the control socket fails (init gone)
+	stderr   *limitedBuffer // the init's own diagnostics
+	baseMem  int64          // the idle init's memory charge
+	basePids int            // the init's own tasks (threads) in the pids cgroup
+	broken   bool           // must be replaced before the next use
 	// pendingAcks counts resets sent but not yet acknowledged: Release does
 	// not wait for the wipe, the next user of the slot collects the answer
 	// (the init handles messages in order, and refuses files and runs after
@@ -370,7 +370,7 @@ type inMsg struct {
 }
 
 func (p *Pool) startSlot(ctx context.Context, id int) (*slot, error) {
-	s := &slot{id: id, pool: p, in: make(chan inMsg, 8), dead: make(chan struct{}), stderr: new(bytes.Buffer)}
+	s := &slot{id: id, pool: p, in: make(chan inMsg, 8), dead: make(chan struct{}), stderr: &limitedBuffer{b: new(bytes.Buffer), max: 4096}}
 	cg, err := p.cg.newSlot(fmt.Sprintf("slot-%d", id), p.opts.CPUsPerRun)
 	if err != nil {
 		return nil, unavailable("slot %d: %v", id, err)
@@ -407,7 +407,7 @@ func (p *Pool) startSlot(ctx context.Context, id int) (*slot, error) {
 		Env:        []string{initMarker + "=1"},
 		Dir:        "/",
 		ExtraFiles: append(append([]*os.File{child}, srcs...), p.exe),
-		Stderr:     &limitedBuffer{b: s.stderr, max: 4096},
+		Stderr:     s.stderr,
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET |
 				syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
@@ -1000,6 +1000,12 @@ type limitedBuffer struct {
 	mu  sync.Mutex
 	b   *bytes.Buffer
 	max int
+}
+
+func (l *limitedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (l *limitedBuffer) Write(p []byte) (int, error) {
