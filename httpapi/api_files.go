@@ -79,14 +79,16 @@ type fileOutput struct{ Body File }
 type fileCreateBody struct {
 	Name     string  `json:"name" minLength:"1" maxLength:"255"`
 	ParentID *string `json:"parentId,omitempty" maxLength:"64"`
-	Content  string  `json:"content,omitempty" maxLength:"1048576"`
+	// No maxLength: huma counts characters, the limit is bytes; the store answers 413 for
+	// both create and replace, naming content.
+	Content string `json:"content,omitempty" doc:"at most 1 MiB (1048576 bytes of UTF-8); more is 413"`
 }
 
 // filePatchBody keeps parentId raw so that an explicit null (move to the root) differs from absent.
 type filePatchBody struct {
 	Name        *string         `json:"name,omitempty" minLength:"1" maxLength:"255"`
 	ParentID    json.RawMessage `json:"parentId,omitempty" doc:"folder id, or null to move to the root"`
-	Content     *string         `json:"content,omitempty" maxLength:"1048576"`
+	Content     *string         `json:"content,omitempty" doc:"at most 1 MiB (1048576 bytes of UTF-8); more is 413"`
 	BaseVersion *int64          `json:"baseVersion,omitempty" minimum:"0" doc:"required with content; 409 when the file has moved on"`
 }
 
@@ -130,7 +132,9 @@ func (s *Server) routeFiles() {
 			}
 			return out, nil
 		})
-	op(s, huma.Operation{OperationID: "create-file", Method: http.MethodPost, Path: "/api/sessions/{id}/files", Tags: tags,
+	// A file may hold 1 MiB, and JSON escaping makes its body larger than huma's
+	// default 1 MiB limit; the store enforces the content limit itself.
+	op(s, huma.Operation{OperationID: "create-file", Method: http.MethodPost, Path: "/api/sessions/{id}/files", MaxBodyBytes: 3 << 20, Tags: tags,
 		Summary: "Create a file (editor)", DefaultStatus: http.StatusCreated, Errors: []int{403, 404, 409, 413, 422}}, create(false))
 	op(s, huma.Operation{OperationID: "create-folder", Method: http.MethodPost, Path: "/api/sessions/{id}/folders", Tags: tags,
 		Summary: "Create a folder (editor)", DefaultStatus: http.StatusCreated, Errors: []int{403, 404, 409, 422}}, create(true))
