@@ -40,8 +40,9 @@ func (m *Main) openExecution(ctx context.Context) error {
 		if unisolated {
 			m.Log.Error("DEVELOPMENT MODE: CODEBUDDY_SANDBOX=unisolated runs user code WITHOUT ANY ISOLATION; never expose this server")
 		}
-		pool, poolErr = sandbox.New(ctx, sandbox.Options{Slots: m.Config.ExecSlots, MaxLimits: cfg.MaxLimits(), Mounts: mounts,
-			ProtectedPaths: []string{dataDir}, Logger: m.Log, Unisolated: unisolated})
+		opts := cfg.PoolOptions(mounts)
+		opts.Slots, opts.ProtectedPaths, opts.Logger, opts.Unisolated = m.Config.ExecSlots, []string{dataDir}, m.Log, unisolated
+		pool, poolErr = sandbox.New(ctx, opts)
 		if poolErr != nil {
 			pool = nil
 		}
