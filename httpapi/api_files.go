@@ -176,6 +176,11 @@ func (s *Server) routeFiles() {
 			if in.Body.Name == nil && !move && in.Body.Content == nil {
 				return nil, codebuddy.FieldErrorf("name", "nothing to change: give name, parentId or content")
 			}
+			// The move and the content change commit separately; together, a failing
+			// second step would leave the first applied behind an error.
+			if in.Body.Content != nil && (in.Body.Name != nil || move) {
+				return nil, codebuddy.FieldErrorf("content", "replace the content on its own, not in the same request as a rename or move")
+			}
 			if in.Body.Name != nil || move {
 				moved, err := ws.MoveFile(ctx, u, in.ID, in.Body.Name, parent, move)
 				if err != nil {
