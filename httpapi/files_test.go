@@ -239,6 +239,15 @@ func TestFileContent(t *testing.T) {
 		if *got.Content != "three\n" || got.Version != 1 {
 			t.Fatalf("a stale replace changed the file: %+v", got)
 		}
+		// A PATCH is all or nothing: content together with a rename or move is
+		// refused whole, never half applied.
+		fe.Problem(fe.owner, "PATCH", "/api/files/"+f.ID, map[string]any{"name": "renamed.py", "content": "x"}, s422, "")
+		fe.Problem(fe.owner, "PATCH", "/api/files/"+f.ID, map[string]any{"name": "renamed.py", "content": "x", "baseVersion": 0}, s422, "")
+		fe.Problem(fe.owner, "PATCH", "/api/files/"+f.ID, map[string]any{"parentId": nil, "content": "x", "baseVersion": 1}, s422, "")
+		env.JSON(fe.owner, "GET", "/api/files/"+f.ID, nil, s200, &got)
+		if got.Name != "a.py" || *got.Content != "three\n" || got.Version != 1 {
+			t.Fatalf("a refused PATCH changed the file: %+v", got)
+		}
 		dir := fe.create(nil, "dir", true)
 		fe.Problem(fe.owner, "PATCH", "/api/files/"+dir.ID, map[string]any{"content": "x", "baseVersion": 0}, s422, "content")
 		fe.Problem(fe.owner, "POST", "/api/sessions/"+fe.s.ID+"/folders", map[string]any{"name": "d2", "content": "x"}, s422, "content")
