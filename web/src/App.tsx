@@ -3,7 +3,7 @@ import { ApiClient } from "./api/client";
 import { useCurrentUser } from "./app/auth";
 import { ErrorBoundary } from "./app/ErrorBoundary";
 import { QueryCache } from "./app/queryCache";
-import { RouterProvider, useRouter, type Route } from "./app/router";
+import { parseRoute, RouterProvider, useRouter, type Route } from "./app/router";
 import { ServicesProvider } from "./app/services";
 import { ThemeProvider } from "./app/theme";
 import { ToastProvider } from "./app/toasts";
@@ -16,7 +16,12 @@ import { NotFoundPage } from "./pages/NotFoundPage";
 import { SettingsPage } from "./pages/SettingsPage";
 
 // The editor and its collaboration code load only when a session is opened.
-const PlaygroundPage = lazy(() => import("./playground/PlaygroundPage"));
+const loadPlayground = () => import("./playground/PlaygroundPage");
+const PlaygroundPage = lazy(loadPlayground);
+
+// Opening a session link directly: fetch the playground while /api/user is
+// still in flight instead of after it (one round trip less before the editor).
+if (typeof window !== "undefined" && parseRoute(window.location.pathname).name === "session") void loadPlayground();
 
 export function App({ api, cache }: { api?: ApiClient; cache?: QueryCache } = {}) {
   const services = useMemo(() => ({ api: api ?? new ApiClient(), cache: cache ?? new QueryCache() }), [api, cache]);
@@ -50,11 +55,7 @@ function Routes() {
   }, [route]);
 
   if (user === undefined && route.name !== "login" && route.name !== "signup") {
-    return (
-      <main id="main" className="narrow-page">
-        <Skeleton label="Loading" />
-      </main>
-    );
+    return route.name === "session" ? <PlaygroundSkeleton /> : <PageSkeleton />;
   }
 
   let page: React.ReactNode;
@@ -74,13 +75,7 @@ function Routes() {
       break;
     case "session":
       page = user ? (
-        <Suspense
-          fallback={
-            <main id="main" className="narrow-page">
-              <Skeleton label="Opening the session" lines={6} />
-            </main>
-          }
-        >
+        <Suspense fallback={<PlaygroundSkeleton />}>
           <PlaygroundPage key={route.id} sessionId={route.id} user={user} />
         </Suspense>
       ) : null;
@@ -90,6 +85,43 @@ function Routes() {
       break;
   }
   return <ErrorBoundary resetKey={path}>{page}</ErrorBoundary>;
+}
+
+/** The page frame while loading: the same header box the pages use, so nothing jumps. */
+function PageSkeleton() {
+  return (
+    <>
+      <header className="app-header">
+        <span className="brand">CodeBuddy</span>
+      </header>
+      <main id="main" className="narrow-page">
+        <Skeleton label="Loading" />
+      </main>
+    </>
+  );
+}
+
+/** The playground's layout with placeholders, shown while its code and data load. */
+function PlaygroundSkeleton() {
+  return (
+    <div className="playground">
+      <header className="app-header">
+        <span className="brand">CodeBuddy</span>
+        <div className="header-middle">
+          <div className="playground-bar" />
+        </div>
+      </header>
+      <main id="main" className="playground-grid">
+        <div className="area-files" />
+        <div className="area-editor">
+          <div className="editor-tabs" />
+          <Skeleton label="Opening the session" lines={6} />
+        </div>
+        <div className="area-side" />
+        <div className="area-run" />
+      </main>
+    </div>
+  );
 }
 
 function titleFor(route: Route): string {

@@ -1,8 +1,8 @@
-import { useEffect, useId, useRef, type FormEvent } from "react";
+import { memo, useEffect, useId, useRef, type FormEvent } from "react";
 import type { ChatEntry } from "../collab/sessionClient";
 
 /** Chat with a polite live region: new messages from others are announced. */
-export function ChatPanel({ messages, meId, onSend, onRetry }: { messages: ChatEntry[]; meId: string | undefined; onSend: (text: string) => void; onRetry: (id: string) => void }) {
+export const ChatPanel = memo(function ChatPanel({ messages, meId, onSend, onRetry }: { messages: ChatEntry[]; meId: string | undefined; onSend: (text: string) => void; onRetry: (id: string) => void }) {
   const inputId = useId();
   const listRef = useRef<HTMLOListElement>(null);
   useEffect(() => {
@@ -52,4 +52,4 @@ export function ChatPanel({ messages, meId, onSend, onRetry }: { messages: ChatE
       </form>
     </section>
   );
-}
+});

@@ -37,7 +37,8 @@ export function EditorTabs({
       refs.current.get(target.id)?.focus();
     }
   };
-  if (files.length === 0) return null;
+  // Keep the bar's height while empty so the editor below never jumps.
+  if (files.length === 0) return <div className="editor-tabs" />;
   return (
     <div className="editor-tabs" role="tablist" aria-label="Open files" onKeyDown={onKey}>
       {files.map((f) => (
@@ -48,13 +49,14 @@ export function EditorTabs({
             id={`tab-${f.id}`}
             aria-selected={f.id === activeId}
             aria-controls={panelId}
+            aria-keyshortcuts="Delete"
             tabIndex={f.id === activeId ? 0 : -1}
             ref={(el) => {
               if (el) refs.current.set(f.id, el);
               else refs.current.delete(f.id);
             }}
             onClick={() => onSelect(f.id)}
-            title={f.path}
+            title={`${f.path} — Delete closes the tab`}
           >
             {f.name}
             {unsaved(f.id) && (
@@ -62,9 +64,18 @@ export function EditorTabs({
                 ●
               </span>
             )}
-          </button>
-          <button type="button" className="tab-close" aria-label={`Close ${f.name}`} tabIndex={-1} onClick={() => onClose(f.id)}>
-            ×
+            {/* A tablist may hold only tabs, so the close mark is part of the tab:
+                pointer users click it, keyboard users press Delete. */}
+            <span
+              className="tab-close"
+              aria-hidden="true"
+              onClick={(e) => {
+                e.stopPropagation();
+                onClose(f.id);
+              }}
+            >
+              ×
+            </span>
           </button>
         </div>
       ))}

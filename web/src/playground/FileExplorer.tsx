@@ -1,4 +1,4 @@
-import { useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { memo, useId, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import type { FileEntry } from "../api/types";
 import { ConfirmDialog, Dialog } from "../components/Dialog";
 import { buildTree, moveTargets, validateName, visibleNodes, type TreeNode } from "./fileTree";
@@ -17,7 +17,7 @@ type Pending = { kind: "new-file" | "new-folder" | "rename" | "move" | "delete";
  * The project's files as a keyboard-navigable tree (arrows, Home/End, Enter)
  * with a toolbar acting on the selected item.
  */
-export function FileExplorer({ files, activeId, canEdit, actions }: { files: FileEntry[]; activeId: string | null; canEdit: boolean; actions: FileActions }) {
+export const FileExplorer = memo(function FileExplorer({ files, activeId, canEdit, actions }: { files: FileEntry[]; activeId: string | null; canEdit: boolean; actions: FileActions }) {
   const tree = useMemo(() => buildTree(files), [files]);
   const [expanded, setExpanded] = useState<Set<string>>(() => new Set(files.filter((f) => f.isFolder).map((f) => f.id)));
   const [selectedId, setSelectedId] = useState<string | null>(activeId);
@@ -178,7 +178,7 @@ export function FileExplorer({ files, activeId, canEdit, actions }: { files: Fil
       />
     </nav>
   );
-}
+});
 
 function TreeItem({
   node,

@@ -1,3 +1,4 @@
+import { memo } from "react";
 import type { Participant } from "../api/types";
 import { colorFor } from "../collab/colors";
 import type { PresenceParticipant } from "../collab/protocol";
@@ -27,7 +28,7 @@ export function mergeParticipants(members: readonly Participant[], presence: rea
   return [...rows.values()].sort((a, b) => Number(b.online) - Number(a.online) || a.username.localeCompare(b.username));
 }
 
-export function ParticipantsList({ members, presence, meId }: { members: readonly Participant[]; presence: readonly PresenceParticipant[]; meId: string | undefined }) {
+export const ParticipantsList = memo(function ParticipantsList({ members, presence, meId }: { members: readonly Participant[]; presence: readonly PresenceParticipant[]; meId: string | undefined }) {
   const rows = mergeParticipants(members, presence);
   return (
     <section className="participants" aria-labelledby="participants-h">
@@ -52,4 +53,4 @@ export function ParticipantsList({ members, presence, meId }: { members: readonl
       </ul>
     </section>
   );
-}
+});

@@ -25,6 +25,9 @@ import { useSessionEvents } from "./useSessionEvents";
 
 type MobilePanel = "files" | "editor" | "run" | "chat";
 
+/** One empty list, so "nothing yet" keeps the same identity between renders. */
+const NONE: never[] = [];
+
 /** The collaborative IDE for one coding session. */
 export default function PlaygroundPage({ sessionId, user }: { sessionId: string; user: User }) {
   const api = useApi();
@@ -36,7 +39,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
 
   const [config] = useState(() => new EditorConfig());
   const { client, snapshot } = useSessionClient(sessionId, config.extensionsFor);
-  const files = snapshot?.files ?? [];
+  const files: FileEntry[] = snapshot?.files ?? NONE;
   const filesRef = useRef<readonly FileEntry[]>(files);
   filesRef.current = files;
   config.files = files;
@@ -45,7 +48,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const joined = snapshot?.joined ?? false;
   const canEdit = snapshot?.role === "owner" || snapshot?.role === "editor";
   const isOwner = snapshot?.role === "owner" || session.data?.ownerId === user.id;
-  const runs = snapshot?.runs ?? [];
+  const runs = snapshot?.runs ?? NONE;
   const unconfirmed = snapshot?.unconfirmed ?? 0;
 
   const [openIds, setOpenIds] = useState<string[]>([]);
@@ -120,6 +123,15 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     else toast.show("error", "You are offline; run again once reconnected.");
   }, [client, session.data, activeFile?.path, stdin, toast]);
   const showShortcuts = useCallback(() => setShortcutsOpen(true), []);
+  // Stable callbacks so the memoised panels re-render only when their data changes.
+  const sendChat = useCallback((text: string) => client?.sendChat(text), [client]);
+  const retryChat = useCallback((id: string) => client?.retryChat(id), [client]);
+  const sendInput = useCallback((run: string, data: string) => client?.sendStdin(run, data), [client]);
+  const presence = snapshot?.participants;
+  const nameOf = useCallback(
+    (id: string | undefined) => members.data?.find((m) => m.userId === id)?.username ?? presence?.find((p) => p.userId === id)?.username ?? "",
+    [members.data, presence],
+  );
   usePlaygroundShortcuts({ run, canRun: canEdit, unconfirmed, online: snapshot?.connection === "open" && joined, showShortcuts });
 
   const changeLanguage = async (id: string) => {
@@ -157,8 +169,6 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
 
   const openFiles = openIds.map((id) => files.find((f) => f.id === id)).filter((f): f is FileEntry => Boolean(f));
   const myActiveRun = [...runs].reverse().find((r) => r.phase !== "finished" && (!r.userId || r.userId === user.id));
-  const nameOf = (id: string | undefined) =>
-    members.data?.find((m) => m.userId === id)?.username ?? snapshot?.participants.find((p) => p.userId === id)?.username ?? "";
 
   return (
     <div className="playground" data-mobile-panel={mobilePanel}>
@@ -168,6 +178,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           languages={languages.data}
           isOwner={isOwner}
           canRun={canEdit}
+          viewOnly={joined && !canEdit}
           activeRunId={myActiveRun?.id ?? null}
           connection={snapshot?.connection ?? "connecting"}
           joined={joined}
@@ -180,11 +191,6 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
         />
       </AppHeader>
 
-      {!canEdit && joined && (
-        <p className="read-only-banner" role="note">
-          You are viewing this session: you can follow along but not edit or run.
-        </p>
-      )}
       <OnboardingTip />
 
       <nav className="mobile-switcher" aria-label="Panels">
@@ -219,8 +225,8 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           </div>
         </div>
         <div className="area-side">
-          <ParticipantsList members={members.data ?? []} presence={snapshot?.participants ?? []} meId={snapshot?.me?.id} />
-          <ChatPanel messages={snapshot?.chat ?? []} meId={snapshot?.me?.id ?? user.id} onSend={(t) => client?.sendChat(t)} onRetry={(id) => client?.retryChat(id)} />
+          <ParticipantsList members={members.data ?? NONE} presence={presence ?? NONE} meId={snapshot?.me?.id} />
+          <ChatPanel messages={snapshot?.chat ?? NONE} meId={snapshot?.me?.id ?? user.id} onSend={sendChat} onRetry={retryChat} />
         </div>
         <div className="area-run">
           <RunPanel
@@ -230,7 +236,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
             meId={user.id}
             stdin={stdin}
             onStdinChange={setStdin}
-            onSendInput={(r, data) => client?.sendStdin(r, data)}
+            onSendInput={sendInput}
             nameOf={nameOf}
           />
         </div>

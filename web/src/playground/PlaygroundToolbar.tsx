@@ -8,6 +8,8 @@ interface ToolbarProps {
   languages: Language[] | undefined;
   isOwner: boolean;
   canRun: boolean;
+  /** Joined as a viewer: say so where the Run button is. */
+  viewOnly: boolean;
   /** The id of a run of ours still going, to offer Stop. */
   activeRunId: string | null;
   connection: ConnectionStatus;
@@ -58,6 +60,11 @@ export function PlaygroundToolbar(p: ToolbarProps) {
         </button>
       )}
       {language?.available === false && <span className="muted small">{language.reason ?? "This language cannot run here."}</span>}
+      {p.viewOnly && (
+        <span className="read-only-pill" title="You can follow along but not edit or run.">
+          View only
+        </span>
+      )}
       <ConnectionIndicator status={p.connection} joined={p.joined} unconfirmed={p.unconfirmed} />
       {p.isOwner && (
         <button type="button" className="button secondary small" onClick={p.onShare}>

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { memo, useEffect, useId, useRef, useState, type FormEvent } from "react";
 import type { ExecutionResult } from "../api/types";
 import type { RunState } from "../collab/sessionClient";
 import { Skeleton } from "../components/Skeleton";
@@ -17,7 +17,7 @@ interface RunPanelProps {
 }
 
 /** Program input, the live output of the latest run, and the session's run history. */
-export function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinChange, onSendInput, nameOf }: RunPanelProps) {
+export const RunPanel = memo(function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinChange, onSendInput, nameOf }: RunPanelProps) {
   const [view, setView] = useState<"output" | "input" | "history">("output");
   const [picked, setPicked] = useState<ExecutionResult | null>(null);
   const latest = runs.at(-1);
@@ -63,9 +63,31 @@ export function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinCh
 
   return (
     <section className="run-panel" aria-label="Run">
-      <div className="panel-tabs" role="tablist" aria-label="Run panel">
+      <div
+        className="panel-tabs"
+        role="tablist"
+        aria-label="Run panel"
+        onKeyDown={(e) => {
+          const order = ["output", "input", "history"] as const;
+          const i = order.indexOf(view);
+          const next = e.key === "ArrowRight" ? order[(i + 1) % 3] : e.key === "ArrowLeft" ? order[(i + 2) % 3] : undefined;
+          if (!next) return;
+          e.preventDefault();
+          setView(next);
+          document.getElementById(`run-tab-${next}`)?.focus();
+        }}
+      >
         {(["output", "input", "history"] as const).map((v) => (
-          <button key={v} type="button" role="tab" aria-selected={view === v} aria-controls={`run-${v}`} id={`run-tab-${v}`} onClick={() => setView(v)}>
+          <button
+            key={v}
+            type="button"
+            role="tab"
+            aria-selected={view === v}
+            aria-controls={`run-${v}`}
+            id={`run-tab-${v}`}
+            tabIndex={view === v ? 0 : -1}
+            onClick={() => setView(v)}
+          >
             {v === "output" ? "Output" : v === "input" ? "Input (stdin)" : "History"}
           </button>
         ))}
@@ -154,7 +176,7 @@ export function RunPanel({ runs, history, historyLoading, meId, stdin, onStdinCh
       </div>
     </section>
   );
-}
+});
 
 function InteractiveInput({ onSend }: { onSend: (data: string) => void }) {
   const id = useId();
