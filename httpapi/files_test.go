@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/codebuddy-dev/codebuddy"
-	"github.com/codebuddy-dev/codebuddy/workspace"
 )
 
 const s422 = http.StatusUnprocessableEntity
@@ -199,13 +198,17 @@ func TestFileCountLimit(t *testing.T) {
 	wsForEach(t, func(t *testing.T, env *wsEnv) {
 		fe := newFileEnv(t, env)
 		ctx := context.Background()
-		dir := fe.create(nil, "dir", true)
-		// The starter file and dir are two; fill up to the limit through the service (fast).
-		for i := 2; i < codebuddy.MaxFilesPerSession; i++ {
-			if _, err := env.WS.CreateFile(ctx, fe.owner.User, fe.s.ID, workspace.FileInput{ParentID: &dir.ID, Name: fmt.Sprintf("f%03d", i)}); err != nil {
-				t.Fatal(err)
-			}
+		// A session born with 499 files (one transaction, fast) plus a folder is full.
+		starter := make([]*codebuddy.File, codebuddy.MaxFilesPerSession-1)
+		for i := range starter {
+			starter[i] = &codebuddy.File{Name: fmt.Sprintf("f%03d", i)}
 		}
+		full := &codebuddy.Session{Name: "full", Language: "python", VisitorRole: codebuddy.RoleViewer, OwnerID: fe.owner.ID}
+		if err := env.DB.CreateSession(ctx, full, starter); err != nil {
+			t.Fatal(err)
+		}
+		fe.s = wsSession{ID: full.ID}
+		dir := fe.create(nil, "dir", true)
 		p := fe.Problem(fe.owner, "POST", "/api/sessions/"+fe.s.ID+"/files", map[string]any{"name": "one-too-many"}, s409, "")
 		if !strings.Contains(p.Detail, "500") {
 			t.Fatalf("the refusal does not say what the limit is: %+v", p)

@@ -283,30 +283,40 @@ func TestFolderDeleteRemovesSubtree(t *testing.T) {
 	})
 }
 
+// starterOf makes n root files, f000…; a session created with them is filled in
+// one transaction, far faster than n CreateFile calls (each reads the whole tree).
+func starterOf(n int) []*codebuddy.File {
+	out := make([]*codebuddy.File, n)
+	for i := range out {
+		out[i] = &codebuddy.File{Name: fmt.Sprintf("f%03d", i)}
+	}
+	return out
+}
+
 func TestFileCountLimit(t *testing.T) {
 	sqlstoretest.ForEach(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		alice := newUser(t, db, "alice")
-		s := newSession(t, db, alice, "s", false, &codebuddy.File{Name: "main.py"})
+		s := newSession(t, db, alice, "s", false, starterOf(codebuddy.MaxFilesPerSession-2)...)
 		dir := mkFile(t, db, s.ID, nil, "dir", true)
-		// Folders count as entries too: 2 so far.
-		for i := 2; i < codebuddy.MaxFilesPerSession; i++ {
-			mkFile(t, db, s.ID, dir, fmt.Sprintf("f%03d", i), false)
-		}
+		mkFile(t, db, s.ID, dir, "last", false) // the 500th: folders and files both count
 		err := db.CreateFile(ctx, &codebuddy.File{SessionID: s.ID, Name: "one-too-many"})
 		wantCode(t, "501st entry", err, codebuddy.ECONFLICT)
-		err = db.CreateFile(ctx, &codebuddy.File{SessionID: s.ID, Name: "folder-too-many", IsFolder: true})
+		err = db.CreateFile(ctx, &codebuddy.File{SessionID: s.ID, ParentID: &dir.ID, Name: "folder-too-many", IsFolder: true})
 		wantCode(t, "501st entry (folder)", err, codebuddy.ECONFLICT)
 		if n := count(t, db, "files", "session_id = ?", s.ID); n != codebuddy.MaxFilesPerSession {
 			t.Fatalf("%d entries, want %d", n, codebuddy.MaxFilesPerSession)
 		}
-		// Another session is not affected, and deleting frees room.
+		// Another session is not affected, and deleting a folder frees its whole subtree.
 		other := newSession(t, db, alice, "other", false)
 		mkFile(t, db, other.ID, nil, "x", false)
 		if err := db.DeleteFile(ctx, dir.ID); err != nil {
 			t.Fatal(err)
 		}
 		mkFile(t, db, s.ID, nil, "now-fits", false)
+		mkFile(t, db, s.ID, nil, "and-this", false)
+		err = db.CreateFile(ctx, &codebuddy.File{SessionID: s.ID, Name: "but-not-this"})
+		wantCode(t, "full again", err, codebuddy.ECONFLICT)
 	})
 }
 
@@ -337,11 +347,7 @@ func TestConcurrentTreeChanges(t *testing.T) {
 			}
 		}
 
-		s2 := newSession(t, db, alice, "full", false)
-		dir := mkFile(t, db, s2.ID, nil, "dir", true)
-		for i := 1; i < codebuddy.MaxFilesPerSession-5; i++ {
-			mkFile(t, db, s2.ID, dir, fmt.Sprintf("f%03d", i), false)
-		}
+		s2 := newSession(t, db, alice, "full", false, starterOf(codebuddy.MaxFilesPerSession-5)...)
 		var wg sync.WaitGroup
 		for i := range 20 {
 			wg.Go(func() { _ = db.CreateFile(ctx, &codebuddy.File{SessionID: s2.ID, Name: fmt.Sprintf("race%d", i)}) })
