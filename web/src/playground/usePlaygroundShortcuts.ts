@@ -14,10 +14,13 @@ export function usePlaygroundShortcuts({ run, canRun, unconfirmed, online, showS
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
       if (mod && e.key === "Enter") {
+        // Captured before the editor sees it: CodeMirror binds Mod-Enter to "insert blank line".
         e.preventDefault();
+        e.stopPropagation();
         if (canRun) run();
       } else if (mod && (e.key === "s" || e.key === "S")) {
         e.preventDefault();
+        e.stopPropagation();
         const saved = unconfirmed === 0 && online;
         toast.show(
           saved ? "success" : "info",
@@ -28,7 +31,7 @@ export function usePlaygroundShortcuts({ run, canRun, unconfirmed, online, showS
         showShortcuts();
       }
     };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
+    window.addEventListener("keydown", onKey, true);
+    return () => window.removeEventListener("keydown", onKey, true);
   }, [run, canRun, unconfirmed, online, showShortcuts, toast]);
 }

@@ -1,0 +1,163 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startServer, type RunningServer } from "./server";
+
+// End-to-end: real server, Debian's chromium, two (then three) people in
+// separate browser contexts. Screenshots go to web/test-results/.
+const SHOTS = join(import.meta.dirname, "..", "test-results");
+const CHROMIUM = process.env.CODEBUDDY_TEST_CHROMIUM ?? "/usr/bin/chromium";
+
+let server: RunningServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startServer();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signUp(name: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => consoleErrors.push(`${name}: ${e.message}`));
+  await page.goto(`${server.url}/signup`);
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("heading", { name: "Your sessions" }).waitFor();
+  await page.evaluate(() => localStorage.setItem("codebuddy.onboarded", "1"));
+  return page;
+}
+
+/** The document text as CodeMirror holds it (cursor labels are widgets, not text). */
+function docText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const content = document.querySelector(".cm-content")!.cloneNode(true) as HTMLElement;
+    content.querySelectorAll(".cm-remoteCaret").forEach((e) => e.remove());
+    return [...content.querySelectorAll(".cm-line")].map((l) => l.textContent).join("\n");
+  });
+}
+
+async function invite(owner: Page, sessionId: string, role: "editor" | "viewer"): Promise<string> {
+  const body = await owner.evaluate(
+    async ([id, r]) => {
+      const res = await fetch(`/api/sessions/${id}/invites`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ role: r }) });
+      return (await res.json()) as { token: string };
+    },
+    [sessionId, role] as const,
+  );
+  return body.token;
+}
+
+async function saved(page: Page) {
+  await page.waitForFunction(() => document.querySelector(".connection")?.textContent === "All changes saved", null, { timeout: 20_000 });
+}
+
+describe("two people in one session", () => {
+  const suffix = Math.random().toString(36).slice(2, 7);
+  let ann: Page;
+  let bob: Page;
+  let sessionId = "";
+
+  test("ann creates a Python session and shares it; bob joins through the link", async () => {
+    ann = await signUp(`ann_${suffix}`);
+    await ann.getByRole("button", { name: "New session" }).click();
+    await ann.getByLabel("Name").fill("Pairing");
+    await ann.getByLabel("Language").selectOption("python");
+    await ann.getByRole("button", { name: "Create session" }).click();
+    await ann.locator(".cm-content").waitFor();
+    sessionId = new URL(ann.url()).pathname.split("/").pop()!;
+
+    bob = await signUp(`bob_${suffix}`);
+    await bob.goto(`${server.url}/invite/${await invite(ann, sessionId, "editor")}`);
+    await bob.locator(".cm-content").waitFor();
+    expect(new URL(bob.url()).pathname).toBe(`/s/${sessionId}`);
+  });
+
+  test("typing at the same time, emoji included, converges", async () => {
+    await ann.locator(".cm-content").click();
+    await ann.keyboard.press("Control+End");
+    await bob.locator(".cm-content").click();
+    await bob.keyboard.press("Control+Home");
+    await Promise.all([ann.keyboard.type("\nprint('ann 😀 says hi')"), bob.keyboard.type("# bob 🌍 was here\n")]);
+    await saved(ann);
+    await saved(bob);
+    await expect.poll(() => docText(ann)).toBe(await docText(bob));
+    const text = await docText(ann);
+    expect(text).toContain("print('ann 😀 says hi')");
+    expect(text).toContain("# bob 🌍 was here");
+  });
+
+  test("each sees the other's cursor labelled with their name", async () => {
+    await expect.poll(() => ann.locator(".cm-remoteCaretLabel").allInnerTexts()).toEqual([`bob_${suffix}`]);
+    await bob.keyboard.press("ArrowRight");
+    await ann.keyboard.press("ArrowLeft");
+    await expect.poll(() => bob.locator(".cm-remoteCaretLabel").allInnerTexts()).toEqual([`ann_${suffix}`]);
+  });
+
+  test("chat reaches the other side", async () => {
+    await bob.getByLabel("Message", { exact: true }).fill("ready when you are");
+    await bob.getByLabel("Message", { exact: true }).press("Enter");
+    await ann.getByRole("log", { name: "Chat messages" }).getByText("ready when you are").waitFor();
+  });
+
+  test("Ctrl+Enter in the editor runs the program (and inserts nothing); both see the output", async () => {
+    const before = await docText(ann);
+    await ann.locator(".cm-content").click();
+    await ann.keyboard.press("Control+Enter");
+    for (const page of [ann, bob]) {
+      await page.locator(".output").getByText("ann 😀 says hi").waitFor({ timeout: 60_000 });
+    }
+    await expect.poll(() => ann.locator(".run-status").innerText()).toMatch(/^Success/);
+    expect(await docText(ann)).toBe(before);
+    await ann.screenshot({ path: join(SHOTS, "ann-after-run.png") });
+    await bob.screenshot({ path: join(SHOTS, "bob-after-run.png") });
+  });
+
+  test("bob goes offline mid-edit, comes back, and nothing is lost", async () => {
+    await bob.context().setOffline(true);
+    await expect.poll(() => bob.locator(".connection").innerText()).toMatch(/^Offline/);
+    await bob.locator(".cm-content").click();
+    await bob.keyboard.press("Control+End");
+    await bob.keyboard.type("\n# written on the train ✈️");
+    await ann.locator(".cm-content").click();
+    await ann.keyboard.press("Control+Home");
+    await ann.keyboard.type("# meanwhile at home\n");
+    await bob.screenshot({ path: join(SHOTS, "bob-offline.png") });
+    await bob.context().setOffline(false);
+    await saved(bob);
+    await saved(ann);
+    await expect.poll(() => docText(ann)).toBe(await docText(bob));
+    const text = await docText(ann);
+    expect(text).toContain("# written on the train ✈️");
+    expect(text).toContain("# meanwhile at home");
+  });
+
+  test("a phone-sized screen can open the session and edit", async () => {
+    const pat = await signUp(`pat_${suffix}`, { width: 390, height: 780 });
+    await pat.goto(`${server.url}/invite/${await invite(ann, sessionId, "editor")}`);
+    await pat.locator(".cm-content").waitFor();
+    await pat.locator(".cm-content").click();
+    await pat.keyboard.press("Control+End");
+    await pat.keyboard.type("\n# from a phone 📱");
+    await saved(pat);
+    await expect.poll(() => docText(ann)).toContain("# from a phone 📱");
+    await pat.screenshot({ path: join(SHOTS, "phone.png") });
+    await pat.getByRole("button", { name: "Chat", exact: true }).click();
+    await pat.getByRole("log", { name: "Chat messages" }).getByText("ready when you are").waitFor();
+  });
+
+  test("no page threw an uncaught error", () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export interface RunningServer {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * The server the tests talk to: CODEBUDDY_E2E_URL when the caller runs one,
+ * otherwise `bin/codebuddy serve` (CODEBUDDY_BIN overrides the path) on a
+ * free loopback port with a throw-away data directory.
+ */
+export async function startServer(): Promise<RunningServer> {
+  const given = process.env.CODEBUDDY_E2E_URL;
+  if (given) return { url: given.replace(/\/$/, ""), stop: async () => {} };
+
+  const bin = resolve(process.env.CODEBUDDY_BIN ?? join(import.meta.dirname, "..", "..", "bin", "codebuddy"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), "codebuddy-e2e-"));
+  let log = "";
+  const child: ChildProcess = spawn(bin, ["serve"], {
+    env: { ...process.env, CODEBUDDY_ADDR: `127.0.0.1:${port}`, CODEBUDDY_DATA_DIR: dataDir, CODEBUDDY_BASE_URL: url, CODEBUDDY_LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d) => (log += d));
+  child.stderr?.on("data", (d) => (log += d));
+  const exited = new Promise<void>((ok) => child.once("exit", () => ok()));
+
+  // Language detection can take a while on the first start (warming the Go cache).
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${bin} exited with ${child.exitCode}:\n${log}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new Error(`${bin} did not become ready:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
