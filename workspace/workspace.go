@@ -86,13 +86,22 @@ func (s *Service) Access(ctx context.Context, u *codebuddy.User, sessionID strin
 	if err != nil {
 		return nil, "", err
 	}
-	if role == "" && sess.IsPublic {
-		role = sess.VisitorRole
-	}
+	role = effectiveRole(sess, role)
 	if role == "" {
 		return nil, "", errNoSession
 	}
 	return sess, role, nil
+}
+
+// effectiveRole is what a user with the stored role may do: on a public session
+// never less than a visitor, since leaving would give them the visitor role anyway
+// (a viewer participant of a session whose visitors edit, or someone who opened a
+// viewer link there, must not end up with fewer rights than a stranger).
+func effectiveRole(sess *codebuddy.Session, stored string) string {
+	if sess.IsPublic && codebuddy.RoleRank(sess.VisitorRole) > codebuddy.RoleRank(stored) {
+		return sess.VisitorRole
+	}
+	return stored
 }
 
 // require is Access plus a minimum role; a visible session with too low a role is EFORBIDDEN.
@@ -355,10 +364,8 @@ func (s *Service) RequestAccess(ctx context.Context, u *codebuddy.User, id, mess
 	if err != nil {
 		return nil, err
 	}
-	if role == "" && sess.IsPublic {
-		// A visitor already works with the visitor role; only a viewer's request means anything.
-		role = sess.VisitorRole
-	}
+	// A visitor already works with the visitor role; only a viewer's request means anything.
+	role = effectiveRole(sess, role)
 	if codebuddy.RoleRank(role) >= codebuddy.RoleRank(codebuddy.RoleEditor) {
 		return nil, codebuddy.Errorf(codebuddy.ECONFLICT, "you already have edit access to this session")
 	}
