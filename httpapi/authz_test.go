@@ -110,8 +110,9 @@ type authzCall struct {
 // fresh is a new session of the cell's kind, for calls that change who is in it.
 func (c *authzCall) fresh() wsSession { return c.w.session(c.t, c.kind, false) }
 
-// want is what each actor gets: participants the same on every kind, the outsider
-// per kind (private, public with viewer visitors, public with editor visitors).
+// want is what each actor gets: participants the same on every kind (except a
+// viewer where visitors edit), the outsider per kind (private, public with viewer
+// visitors, public with editor visitors).
 // Anonymous callers always get 401.
 type want struct {
 	owner, editor, viewer int
@@ -125,6 +126,10 @@ func (w want) of(actor, kind string) int {
 	case actorEditor:
 		return w.editor
 	case actorViewer:
+		if kind == kindPublicEditor {
+			// Never less than a visitor: there the viewer acts as an editor visitor does.
+			return w.outsider[2]
+		}
 		return w.viewer
 	case actorOutsider:
 		for i, k := range authzKinds {

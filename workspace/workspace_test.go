@@ -159,8 +159,9 @@ func TestAccess(t *testing.T) {
 			{fx.outsider, fx.private, ""},
 			{fx.outsider, fx.public, codebuddy.RoleViewer},
 			{fx.outsider, editorVisits, codebuddy.RoleEditor},
-			// A participant's own role wins over the visitor role, also when lower.
-			{fx.viewer, editorVisits, codebuddy.RoleViewer},
+			// On a public session a participant never has less than a visitor.
+			{fx.viewer, editorVisits, codebuddy.RoleEditor},
+			{fx.editor, fx.public, codebuddy.RoleEditor},
 		}
 		for _, c := range cases {
 			s, role, err := fx.ws.Access(ctx, c.u, c.s.ID)
@@ -720,5 +721,37 @@ func TestNotifications(t *testing.T) {
 		if n, _ := fx.ws.UnreadCount(ctx, fx.outsider); n != 3 {
 			t.Fatalf("outsider's unread = %d, want their 3 rejections untouched", n)
 		}
+	})
+}
+
+// TestPublicSessionRoleFloor: on a public session nobody in it has fewer rights
+// than a stranger, whatever link they opened or role the owner gave them.
+func TestPublicSessionRoleFloor(t *testing.T) {
+	sqlstoretest.ForEach(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		fx := newFixture(t, db)
+		open := fx.session(t, "open", true, codebuddy.RoleEditor)
+		_, token, err := fx.ws.CreateInvite(ctx, fx.owner, open.ID, codebuddy.RoleViewer, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := fx.ws.AcceptInvite(ctx, fx.outsider, token); err != nil {
+			t.Fatal(err)
+		}
+		if _, role, _ := fx.ws.Access(ctx, fx.outsider, open.ID); role != codebuddy.RoleEditor {
+			t.Fatalf("after opening a viewer link as an editor visitor: %q, want editor kept", role)
+		}
+		if err := fx.ws.SetRole(ctx, fx.owner, open.ID, fx.editor.ID, codebuddy.RoleViewer); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.ws.CreateFile(ctx, fx.editor, open.ID, workspace.FileInput{Name: "still.py"}); err != nil {
+			t.Fatalf("a viewer participant where visitors edit: %v", err)
+		}
+		// Going private takes the floor away: the stored role is all that is left.
+		if _, err := fx.ws.UpdateSession(ctx, fx.owner, open.ID, workspace.SessionInput{IsPublic: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = fx.ws.CreateFile(ctx, fx.editor, open.ID, workspace.FileInput{Name: "now.py"})
+		wantCode(t, "viewer participant of a private session", err, codebuddy.EFORBIDDEN)
 	})
 }
