@@ -335,7 +335,7 @@ func (s *Service) AcceptInvite(ctx context.Context, u *codebuddy.User, token str
 		s.notify(ctx, sess.OwnerID, codebuddy.NotifyInviteAccepted, sess,
 			u.Username+" joined "+sess.Name, u.Username+" accepted your invite as "+role+".")
 	}
-	return sess, role, nil
+	return sess, effectiveRole(sess, role), nil
 }
 
 func (s *Service) notify(ctx context.Context, userID, kind string, sess *codebuddy.Session, title, body string) {
