@@ -597,3 +597,43 @@ func TestDeleteSessionLeavesNoOrphans(t *testing.T) {
 		}
 	})
 }
+
+// TestInviteUsesUnderConcurrency: a link with three uses lets in exactly three of
+// many people accepting it at once.
+func TestInviteUsesUnderConcurrency(t *testing.T) {
+	sqlstoretest.ForEach(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice := newUser(t, db, "alice")
+		s := newSession(t, db, alice, "s", false)
+		three := 3
+		if err := db.CreateInvite(ctx, &codebuddy.Invite{SessionID: s.ID, CreatedBy: alice.ID, Role: codebuddy.RoleEditor, MaxUses: &three}, []byte("h")); err != nil {
+			t.Fatal(err)
+		}
+		var users []*codebuddy.User
+		for i := range 12 {
+			users = append(users, newUser(t, db, fmt.Sprintf("u%02d", i)))
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(users))
+		for i, u := range users {
+			wg.Go(func() { _, _, errs[i] = db.UseInvite(ctx, []byte("h"), u.ID, db.Now()) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch codebuddy.ErrorCode(err) {
+			case "":
+				ok++
+			case codebuddy.ENOTFOUND:
+			default:
+				t.Errorf("unexpected error %v", err)
+			}
+		}
+		if n := count(t, db, "participants", "session_id = ? AND role = 'editor'", s.ID); ok != 3 || n != 3 {
+			t.Fatalf("%d accepted, %d editors; want exactly 3 of each", ok, n)
+		}
+		if n := count(t, db, "invites", "uses = 3"); n != 1 {
+			t.Fatalf("the invite's use count is off")
+		}
+	})
+}

@@ -735,8 +735,8 @@ func TestPublicSessionRoleFloor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := fx.ws.AcceptInvite(ctx, fx.outsider, token); err != nil {
-			t.Fatal(err)
+		if _, role, err := fx.ws.AcceptInvite(ctx, fx.outsider, token); err != nil || role != codebuddy.RoleEditor {
+			t.Fatalf("accepting a viewer link as an editor visitor answers role %q, %v; want editor, what they can do", role, err)
 		}
 		if _, role, _ := fx.ws.Access(ctx, fx.outsider, open.ID); role != codebuddy.RoleEditor {
 			t.Fatalf("after opening a viewer link as an editor visitor: %q, want editor kept", role)
