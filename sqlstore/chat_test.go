@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/codebuddy-dev/codebuddy"
 	"github.com/codebuddy-dev/codebuddy/sqlstore"
@@ -194,6 +195,69 @@ func TestNotifications(t *testing.T) {
 		wantCode(t, "mark deleted", db.MarkRead(ctx, alice.ID, mine[0].ID), codebuddy.ENOTFOUND)
 		if got := titles("", 0, false); len(got) != 4 {
 			t.Fatalf("after delete: %v", got)
+		}
+	})
+}
+
+// TestClosedDatabaseErrors: when the database is gone every workspace method
+// answers an internal error (logged, shown to clients as a plain message) and
+// never a panic or a misleading "not found".
+func TestClosedDatabaseErrors(t *testing.T) {
+	sqlstoretest.ForEach(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice := newUser(t, db, "alice")
+		s := newSession(t, db, alice, "s", false, &codebuddy.File{Name: "main.py"})
+		files, _ := db.Files(ctx, s.ID)
+		fid := files[0].ID
+		db.Close()
+		now := time.Now()
+		calls := map[string]func() error{
+			"CreateSession": func() error {
+				return db.CreateSession(ctx, &codebuddy.Session{Name: "x", Language: "python", VisitorRole: codebuddy.RoleViewer, OwnerID: alice.ID}, nil)
+			},
+			"Session":           func() error { _, err := db.Session(ctx, s.ID); return err },
+			"UpdateSession":     func() error { return db.UpdateSession(ctx, s) },
+			"DeleteSession":     func() error { return db.DeleteSession(ctx, s.ID) },
+			"ListSessions":      func() error { _, err := db.ListSessions(ctx, codebuddy.SessionFilter{UserID: alice.ID}); return err },
+			"Role":              func() error { _, err := db.Role(ctx, s.ID, alice.ID); return err },
+			"Participants":      func() error { _, err := db.Participants(ctx, s.ID); return err },
+			"SetRole":           func() error { return db.SetRole(ctx, s.ID, alice.ID, codebuddy.RoleEditor) },
+			"RemoveParticipant": func() error { return db.RemoveParticipant(ctx, s.ID, alice.ID) },
+			"CreateInvite": func() error {
+				return db.CreateInvite(ctx, &codebuddy.Invite{SessionID: s.ID, CreatedBy: alice.ID, Role: "viewer"}, []byte("h"))
+			},
+			"Invites":      func() error { _, err := db.Invites(ctx, s.ID); return err },
+			"RevokeInvite": func() error { return db.RevokeInvite(ctx, s.ID, "i", now) },
+			"InviteByHash": func() error { _, err := db.InviteByHash(ctx, []byte("h")); return err },
+			"UseInvite":    func() error { _, _, err := db.UseInvite(ctx, []byte("h"), alice.ID, now); return err },
+			"CreateAccessRequest": func() error {
+				return db.CreateAccessRequest(ctx, &codebuddy.AccessRequest{SessionID: s.ID, UserID: alice.ID})
+			},
+			"AccessRequest":       func() error { _, err := db.AccessRequest(ctx, "r"); return err },
+			"AccessRequests":      func() error { _, err := db.AccessRequests(ctx, s.ID, ""); return err },
+			"DecideAccessRequest": func() error { _, err := db.DecideAccessRequest(ctx, "r", codebuddy.RequestAccepted, now); return err },
+			"Files":               func() error { _, err := db.Files(ctx, s.ID); return err },
+			"File":                func() error { _, err := db.File(ctx, fid); return err },
+			"CreateFile":          func() error { return db.CreateFile(ctx, &codebuddy.File{SessionID: s.ID, Name: "x"}) },
+			"MoveFile":            func() error { _, err := db.MoveFile(ctx, fid, nil, "y"); return err },
+			"DeleteFile":          func() error { return db.DeleteFile(ctx, fid) },
+			"CreateMessage": func() error {
+				return db.CreateMessage(ctx, &codebuddy.Message{SessionID: s.ID, UserID: alice.ID, Content: "x"})
+			},
+			"Messages": func() error { _, err := db.Messages(ctx, s.ID, "", 10); return err },
+			"CreateNotification": func() error {
+				return db.CreateNotification(ctx, &codebuddy.Notification{UserID: alice.ID, Kind: "k", Title: "t"})
+			},
+			"Notifications":      func() error { _, err := db.Notifications(ctx, alice.ID, "", 10, false); return err },
+			"UnreadCount":        func() error { _, err := db.UnreadCount(ctx, alice.ID); return err },
+			"MarkRead":           func() error { return db.MarkRead(ctx, alice.ID, "n") },
+			"MarkAllRead":        func() error { _, err := db.MarkAllRead(ctx, alice.ID); return err },
+			"DeleteNotification": func() error { return db.DeleteNotification(ctx, alice.ID, "n") },
+		}
+		for name, call := range calls {
+			if err := call(); codebuddy.ErrorCode(err) != codebuddy.EINTERNAL {
+				t.Errorf("%s on a closed database: %v (code %q), want an internal error", name, err, codebuddy.ErrorCode(err))
+			}
 		}
 	})
 }
