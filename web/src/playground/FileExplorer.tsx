@@ -137,6 +137,7 @@ export const FileExplorer = memo(function FileExplorer({ files, activeId, canEdi
               focusId={focusId}
               selectedId={selectedId}
               itemRefs={itemRefs.current}
+              onFocusItem={setSelectedId}
               onClick={(entry) => {
                 setSelectedId(entry.id);
                 if (entry.isFolder) toggle(entry.id);
@@ -187,6 +188,7 @@ function TreeItem({
   focusId,
   selectedId,
   itemRefs,
+  onFocusItem,
   onClick,
 }: {
   node: TreeNode;
@@ -195,6 +197,7 @@ function TreeItem({
   focusId: string | null;
   selectedId: string | null;
   itemRefs: Map<string, HTMLLIElement>;
+  onFocusItem: (id: string) => void;
   onClick: (entry: FileEntry) => void;
 }) {
   const { entry } = node;
@@ -214,6 +217,10 @@ function TreeItem({
         e.stopPropagation();
         onClick(entry);
       }}
+      onFocus={(e) => {
+        // Focus bubbles through the enclosing folders; only the item itself counts.
+        if (e.target === e.currentTarget) onFocusItem(entry.id);
+      }}
       className={entry.id.startsWith("local-") ? "tree-item saving" : "tree-item"}
     >
       <span className="tree-label" style={{ paddingLeft: `${0.5 + node.depth}rem` }}>
@@ -225,7 +232,17 @@ function TreeItem({
       {isOpen && node.children.length > 0 && (
         <ul role="group">
           {node.children.map((c) => (
-            <TreeItem key={c.entry.id} node={c} expanded={expanded} activeId={activeId} focusId={focusId} selectedId={selectedId} itemRefs={itemRefs} onClick={onClick} />
+            <TreeItem
+              key={c.entry.id}
+              node={c}
+              expanded={expanded}
+              activeId={activeId}
+              focusId={focusId}
+              selectedId={selectedId}
+              itemRefs={itemRefs}
+              onFocusItem={onFocusItem}
+              onClick={onClick}
+            />
           ))}
         </ul>
       )}
