@@ -140,8 +140,10 @@ func (db *DB) ListSessions(ctx context.Context, f codebuddy.SessionFilter) ([]*c
 	if f.Query != "" {
 		q = q.Where("lower(name) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.Query))+"%")
 	}
+	// A page plus one row is allowed: callers ask for one more to learn whether
+	// another page follows (capping that at a page hid the next page of full pages).
 	limit := f.Limit
-	if limit <= 0 || limit > codebuddy.MaxPageSize {
+	if limit <= 0 || limit > codebuddy.MaxPageSize+1 {
 		limit = codebuddy.MaxPageSize
 	}
 	if err := q.OrderExpr("updated_at DESC, id DESC").Limit(int64(limit)).Offset(int64(max(0, f.Offset))).Scan(ctx); err != nil {
