@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -601,6 +602,39 @@ func TestDeleteSessionOverAPI(t *testing.T) {
 		env.JSON(ed, "GET", "/api/sessions?scope=shared", nil, s200, &list)
 		if len(list.Sessions) != 0 {
 			t.Fatalf("deleted session still listed: %+v", list.Sessions)
+		}
+	})
+}
+
+// TestSessionListFullPages: paging with the largest page size still says when
+// another page follows.
+func TestSessionListFullPages(t *testing.T) {
+	wsForEach(t, func(t *testing.T, env *wsEnv) {
+		alice := env.User("alice")
+		for i := range 205 {
+			s := &codebuddy.Session{Name: fmt.Sprintf("s%03d", i), Language: "python", VisitorRole: codebuddy.RoleViewer, OwnerID: alice.ID}
+			if err := env.DB.CreateSession(context.Background(), s, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[string]bool{}
+		pages := 0
+		for off := 0; ; pages++ {
+			var out struct {
+				Sessions   []wsSession `json:"sessions"`
+				NextOffset *int        `json:"nextOffset"`
+			}
+			env.JSON(alice, "GET", fmt.Sprintf("/api/sessions?scope=mine&limit=100&offset=%d", off), nil, s200, &out)
+			for _, s := range out.Sessions {
+				seen[s.ID] = true
+			}
+			if out.NextOffset == nil {
+				break
+			}
+			off = *out.NextOffset
+		}
+		if len(seen) != 205 || pages != 2 {
+			t.Fatalf("paging by 100 saw %d sessions in %d pages, want 205 in 3", len(seen), pages+1)
 		}
 	})
 }
