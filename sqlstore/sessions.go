@@ -138,7 +138,10 @@ func (db *DB) ListSessions(ctx context.Context, f codebuddy.SessionFilter) ([]*c
 		q = q.Where("is_public OR id IN (SELECT session_id FROM participants WHERE user_id = ?)", f.UserID)
 	}
 	if f.Query != "" {
-		q = q.Where("lower(name) LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(f.Query))+"%")
+		// The database lowers both sides: lowering the query in Go (full Unicode) while
+		// SQLite's lower() folds only ASCII made a name with "É" unfindable even when
+		// typed exactly. Non-ASCII case folding is then PostgreSQL's alone.
+		q = q.Where("lower(name) LIKE lower(?) ESCAPE '\\'", "%"+escapeLike(f.Query)+"%")
 	}
 	// A page plus one row is allowed: callers ask for one more to learn whether
 	// another page follows (capping that at a page hid the next page of full pages).
