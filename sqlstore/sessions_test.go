@@ -457,7 +457,7 @@ func TestListSessionsSearchEscapesWildcards(t *testing.T) {
 		ctx := context.Background()
 		withClock(db)
 		alice := newUser(t, db, "alice")
-		for _, n := range []string{"100% done", "1000 done", "snake_case", "snakeXcase", `back\slash`, "backXslash", "Mixed Case"} {
+		for _, n := range []string{"100% done", "1000 done", "snake_case", "snakeXcase", `back\slash`, "backXslash", "Mixed Case", "École d'été"} {
 			newSession(t, db, alice, n, false)
 		}
 		for _, c := range []struct {
@@ -472,6 +472,9 @@ func TestListSessionsSearchEscapesWildcards(t *testing.T) {
 			{`k\s`, []string{`back\slash`}},
 			{"mixed c", []string{"Mixed Case"}},
 			{"DONE", []string{"1000 done", "100% done"}},
+			// Non-ASCII: the name as written always finds it.
+			{"École", []string{"École d'été"}},
+			{"d'été", []string{"École d'été"}},
 			{"nothing", nil},
 		} {
 			list, err := db.ListSessions(ctx, codebuddy.SessionFilter{UserID: alice.ID, Scope: codebuddy.ScopeMine, Query: c.q})
@@ -484,6 +487,16 @@ func TestListSessionsSearchEscapesWildcards(t *testing.T) {
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("q=%q: %v, want %v", c.q, got, c.want)
+			}
+		}
+		// Other cases of non-ASCII letters: PostgreSQL folds them, SQLite's lower()
+		// only folds ASCII (a folded name column would be needed there).
+		if db.Engine() == sqlstore.Postgres {
+			for _, q := range []string{"école", "ÉTÉ"} {
+				list, _ := db.ListSessions(ctx, codebuddy.SessionFilter{UserID: alice.ID, Scope: codebuddy.ScopeMine, Query: q})
+				if len(list) != 1 {
+					t.Errorf("q=%q on PostgreSQL: %d results, want École d'été", q, len(list))
+				}
 			}
 		}
 	})
