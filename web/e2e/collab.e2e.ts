@@ -143,6 +143,18 @@ describe("two people in one session", () => {
     expect(text).toContain("# meanwhile at home");
   });
 
+  test("text in the Input tab is the program's standard input", async () => {
+    await ann.locator(".cm-content").click();
+    await ann.keyboard.press("Control+End");
+    await ann.keyboard.type("\nprint('got', input())");
+    await saved(ann);
+    await ann.getByRole("tab", { name: "Input (stdin)" }).click();
+    await ann.getByLabel("Input given to the program when it starts").fill("42");
+    await ann.getByRole("button", { name: "▶ Run" }).click();
+    await ann.locator(".output").getByText("got 42").waitFor({ timeout: 60_000 });
+    await bob.locator(".output").getByText("got 42").waitFor({ timeout: 60_000 });
+  });
+
   test("a phone-sized screen can open the session and edit", async () => {
     const pat = await signUp(`pat_${suffix}`, { width: 390, height: 780 });
     await pat.goto(`${server.url}/invite/${await invite(ann, sessionId, "editor")}`);

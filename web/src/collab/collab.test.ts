@@ -271,6 +271,21 @@ describe("collaboration over the protocol", () => {
     expect(a.state!.field(remoteCursorsField).has("bob")).toBe(false);
   });
 
+  test("a run started with closeStdin gets end-of-input once the server names it", () => {
+    const { net, clock } = setup();
+    const ann = connect(net, clock, "ann");
+    net.run();
+    ann.session.startRun({ language: "python", stdin: "3\n" }, { closeStdin: true });
+    net.run();
+    const socket = net.socketsOf("ann")[0]!;
+    socket.deliver({ type: "run", event: "queued", run: "r9", userId: "bob" }); // someone else's run
+    socket.deliver({ type: "run", event: "queued", run: "r7", userId: "ann", position: 2 });
+    net.run();
+    const stdin = net.server.received.filter((r) => r.msg.type === "stdin").map((r) => r.msg);
+    expect(stdin).toEqual([{ type: "stdin", run: "r7", data: "", eof: true }]);
+    expect(ann.session.getSnapshot().runs.find((r) => r.id === "r7")?.position).toBe(2);
+  });
+
   test("run events stream output and end with the result", () => {
     const { net, clock } = setup();
     const ann = connect(net, clock, "ann");

@@ -36,7 +36,8 @@ export type ClientMessage =
   | { type: "leave" }
   | { type: "ping" }
   | ({ type: "run" } & ExecuteRequest)
-  | { type: "stdin"; run: string; data: string }
+  /** `eof` closes the program's standard input (runs over the socket keep it open). */
+  | { type: "stdin"; run: string; data: string; eof?: boolean }
   | { type: "cancel"; run: string };
 
 export interface ReceivedUpdate {
@@ -70,6 +71,8 @@ export type ServerMessage =
       run: string | { id: string };
       userId?: string;
       username?: string;
+      /** queued: 1 = next to start. */
+      position?: number;
       stream?: "stdout" | "stderr";
       data?: string;
       /** `finished` carries the execute result, nested or spread into the frame. */

@@ -20,6 +20,8 @@ export interface RunOutputChunk {
 export interface RunState {
   id: string;
   phase: "queued" | "running" | "finished";
+  /** Place in the queue while queued (1 = next). */
+  position?: number;
   userId?: string;
   username?: string;
   output: RunOutputChunk[];
@@ -91,6 +93,8 @@ export class SessionClient {
   private readonly runFallbackListeners = new Set<(request: Omit<ExecuteRequest, "sessionId">) => void>();
   /** The last run asked for over the socket, until the server reacts to it. */
   private pendingRunRequest: Omit<ExecuteRequest, "sessionId"> | null = null;
+  /** Send end-of-input as soon as the server names our next run. */
+  private closeStdinOfNextRun = false;
   private readonly cursorTimers = new Map<string, unknown>();
   private readonly unsubscribe: (() => void)[] = [];
   private localChatId = 0;
@@ -219,9 +223,17 @@ export class SessionClient {
     this.update({ chat });
   }
 
-  startRun(request: Omit<ExecuteRequest, "sessionId">): boolean {
+  /**
+   * Starts a run of the session's files. Socket runs keep standard input open
+   * for typing; with `closeStdin` the program gets `request.stdin` and then
+   * end-of-input, as a judge would give it.
+   */
+  startRun(request: Omit<ExecuteRequest, "sessionId">, options: { closeStdin?: boolean } = {}): boolean {
     const sent = this.connection.send({ type: "run", ...request, sessionId: this.session });
-    if (sent) this.pendingRunRequest = request;
+    if (sent) {
+      this.pendingRunRequest = request;
+      this.closeStdinOfNextRun = options.closeStdin ?? false;
+    }
     return sent;
   }
 
@@ -251,8 +263,9 @@ export class SessionClient {
     if (result) run.result = result;
     this.update({ runs: [...runs, run] });
   }
-  sendStdin(run: string, data: string): boolean {
-    return this.connection.send({ type: "stdin", run, data });
+  /** Types into a running program of ours; `eof` ends its input (like Ctrl+D). */
+  sendStdin(run: string, data: string, eof = false): boolean {
+    return this.connection.send(eof ? { type: "stdin", run, data, eof } : { type: "stdin", run, data });
   }
   cancelRun(run: string): boolean {
     return this.connection.send({ type: "cancel", run });
@@ -392,10 +405,15 @@ export class SessionClient {
     if (index < 0) {
       runs.push({ id, phase: "queued", output: [], outputChars: 0, clipped: false, userId: msg.userId, username: msg.username });
       index = runs.length - 1;
+      if (this.closeStdinOfNextRun && msg.userId && msg.userId === this.snapshot.me?.id && msg.event !== "finished") {
+        this.closeStdinOfNextRun = false;
+        this.connection.send({ type: "stdin", run: id, data: "", eof: true });
+      }
     }
     const run = { ...runs[index]! };
     switch (msg.event) {
       case "queued":
+        if (msg.position) run.position = msg.position;
         break;
       case "started":
         run.phase = "running";

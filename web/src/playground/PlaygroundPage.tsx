@@ -119,14 +119,15 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
 
   const run = useCallback(() => {
     if (!client || !session.data) return;
-    if (client.startRun({ language: session.data.language, entry: activeFile?.path, stdin })) setMobilePanel("run");
+    // Text in the Input tab is all the input there is; an empty box means "I'll type while it runs".
+    if (client.startRun({ language: session.data.language, entry: activeFile?.path, stdin }, { closeStdin: stdin !== "" })) setMobilePanel("run");
     else toast.show("error", "You are offline; run again once reconnected.");
   }, [client, session.data, activeFile?.path, stdin, toast]);
   const showShortcuts = useCallback(() => setShortcutsOpen(true), []);
   // Stable callbacks so the memoised panels re-render only when their data changes.
   const sendChat = useCallback((text: string) => client?.sendChat(text), [client]);
   const retryChat = useCallback((id: string) => client?.retryChat(id), [client]);
-  const sendInput = useCallback((run: string, data: string) => client?.sendStdin(run, data), [client]);
+  const sendInput = useCallback((run: string, data: string, eof?: boolean) => client?.sendStdin(run, data, eof), [client]);
   const presence = snapshot?.participants;
   const nameOf = useCallback(
     (id: string | undefined) => members.data?.find((m) => m.userId === id)?.username ?? presence?.find((p) => p.userId === id)?.username ?? "",

@@ -11,7 +11,7 @@ interface RunPanelProps {
   meId: string | undefined;
   stdin: string;
   onStdinChange: (value: string) => void;
-  onSendInput: (run: string, data: string) => void;
+  onSendInput: (run: string, data: string, eof?: boolean) => void;
   /** History entries carry only the user id. */
   nameOf: (userId: string | undefined) => string;
 }
@@ -92,7 +92,15 @@ export const RunPanel = memo(function RunPanel({ runs, history, historyLoading, 
           </button>
         ))}
         <span className="run-status" aria-hidden="true">
-          {shown?.phase === "finished" && shown.result ? describeResult(shown.result) : shown?.phase === "running" ? "Running…" : shown?.phase === "queued" ? "Queued…" : ""}
+          {shown?.phase === "finished" && shown.result
+            ? describeResult(shown.result)
+            : shown?.phase === "running"
+              ? "Running…"
+              : shown?.phase === "queued"
+                ? latest?.position
+                  ? `Queued (position ${latest.position})…`
+                  : "Queued…"
+                : ""}
         </span>
       </div>
       <div id={liveId} className="visually-hidden" aria-live="polite" role="status">
@@ -121,14 +129,17 @@ export const RunPanel = memo(function RunPanel({ runs, history, historyLoading, 
               {shown.phase === "finished" && shown.chunks.every((c) => !c.data) && <span className="muted">(no output)</span>}
             </pre>
             {shown.clipped && <p className="muted">Output was cut off at the limit.</p>}
-            {interactive && latest && <InteractiveInput onSend={(data) => onSendInput(latest.id, data)} />}
+            {interactive && latest && <InteractiveInput onSend={(data, eof) => onSendInput(latest.id, data, eof)} />}
           </>
         )}
       </div>
 
       <div id="run-input" role="tabpanel" aria-labelledby="run-tab-input" hidden={view !== "input"} className="run-view">
         <label htmlFor={stdinId}>Input given to the program when it starts</label>
-        <textarea id={stdinId} value={stdin} onChange={(e) => onStdinChange(e.target.value)} rows={5} spellCheck={false} />
+        <textarea id={stdinId} value={stdin} onChange={(e) => onStdinChange(e.target.value)} rows={5} spellCheck={false} aria-describedby={`${stdinId}-hint`} />
+        <p id={`${stdinId}-hint`} className="hint">
+          With text here the program reads it and then end-of-input. Leave it empty to type into the program while it runs (Output tab).
+        </p>
       </div>
 
       <div id="run-history" role="tabpanel" aria-labelledby="run-tab-history" hidden={view !== "history"} className="run-view">
@@ -178,8 +189,16 @@ export const RunPanel = memo(function RunPanel({ runs, history, historyLoading, 
   );
 });
 
-function InteractiveInput({ onSend }: { onSend: (data: string) => void }) {
+/** Typing into the running program: Enter sends a line, "End input" (or Ctrl+D) closes stdin. */
+function InteractiveInput({ onSend }: { onSend: (data: string, eof?: boolean) => void }) {
   const id = useId();
+  const [ended, setEnded] = useState(false);
+  const end = (input: HTMLInputElement | null) => {
+    onSend(input?.value ?? "", true);
+    if (input) input.value = "";
+    setEnded(true);
+  };
+  if (ended) return <p className="muted">Input closed.</p>;
   return (
     <form
       className="inline interactive-input"
@@ -191,9 +210,23 @@ function InteractiveInput({ onSend }: { onSend: (data: string) => void }) {
       }}
     >
       <label htmlFor={id}>Send a line to the running program</label>
-      <input id={id} name="line" autoComplete="off" />
+      <input
+        id={id}
+        name="line"
+        autoComplete="off"
+        aria-keyshortcuts="Control+D"
+        onKeyDown={(e) => {
+          if (e.ctrlKey && (e.key === "d" || e.key === "D")) {
+            e.preventDefault();
+            end(e.currentTarget);
+          }
+        }}
+      />
       <button type="submit" className="button small secondary">
         Send
+      </button>
+      <button type="button" className="button small secondary" onClick={(e) => end(e.currentTarget.form?.elements.namedItem("line") as HTMLInputElement | null)}>
+        End input
       </button>
     </form>
   );
