@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +96,9 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 			} else {
 				w.Header().Set("Cache-Control", "no-cache")
 			}
+			if s.servePrecompressed(w, r, name, st.ModTime()) {
+				return
+			}
 			http.ServeFileFS(w, r, s.web, name)
 			return
 		}
@@ -122,4 +128,56 @@ func (s *Server) noClient(w http.ResponseWriter) {
 	_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CodeBuddy</title></head>` +
 		`<body><h1>CodeBuddy</h1><p>The API is running, but this binary was built without the web client. ` +
 		`Run <code>make build</code> (or <code>make run</code>) to include it. API docs: <a href="/api/docs">/api/docs</a>.</p></body></html>`))
+}
+
+// servePrecompressed sends name.br or name.gz, written next to each compressible
+// asset by the web build, when the browser accepts that encoding.
+func (s *Server) servePrecompressed(w http.ResponseWriter, r *http.Request, name string, mod time.Time) bool {
+	accept := r.Header.Get("Accept-Encoding")
+	for _, enc := range []struct{ token, ext string }{{"br", ".br"}, {"gzip", ".gz"}} {
+		if !acceptsEncoding(accept, enc.token) {
+			continue
+		}
+		f, err := s.web.Open(name + enc.ext)
+		if err != nil {
+			continue
+		}
+		rs, ok := f.(io.ReadSeeker)
+		if !ok {
+			f.Close()
+			continue
+		}
+		ctype := mime.TypeByExtension(path.Ext(name))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		h := w.Header()
+		h.Set("Content-Type", ctype)
+		h.Set("Content-Encoding", enc.token)
+		h.Add("Vary", "Accept-Encoding")
+		http.ServeContent(w, r, name, mod, rs)
+		f.Close()
+		return true
+	}
+	return false
+}
+
+// acceptsEncoding reports whether an Accept-Encoding header allows token (q > 0).
+func acceptsEncoding(header, token string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), token) {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return false
+			}
+			q = f
+		}
+		return q > 0
+	}
+	return false
 }
