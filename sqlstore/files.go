@@ -293,10 +293,25 @@ func (db *DB) MoveFile(ctx context.Context, id string, parentID *string, name st
 }
 
 // DeleteFile implements codebuddy.FileStore; a folder's children go with it (ON DELETE CASCADE).
+// It takes the tree lock too: a create or move into a folder being deleted then
+// either lands before (and goes with it) or finds no such folder, instead of
+// failing on the foreign key.
 func (db *DB) DeleteFile(ctx context.Context, id string) error {
-	res, err := db.write.NewDelete().Table("files").Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("delete file: %w", err)
-	}
-	return mustAffect(res, "file not found")
+	return db.write.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var sessionID string
+		if err := tx.NewSelect().Table("files").Column("session_id").Where("id = ?", id).Scan(ctx, &sessionID); err != nil {
+			if isNoRows(err) {
+				return codebuddy.Errorf(codebuddy.ENOTFOUND, "file not found")
+			}
+			return fmt.Errorf("select file: %w", err)
+		}
+		if err := db.lockTree(ctx, tx, sessionID); err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Table("files").Where("id = ?", id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("delete file: %w", err)
+		}
+		return mustAffect(res, "file not found")
+	})
 }
