@@ -358,3 +358,37 @@ func TestConcurrentTreeChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentDeleteAndMove races a folder's deletion with moves and creates
+// into it: each must either happen before the delete (and go with the folder) or
+// be refused as a bad parent, never fail as an internal error.
+func TestConcurrentDeleteAndMove(t *testing.T) {
+	sqlstoretest.ForEach(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		alice := newUser(t, db, "alice")
+		s := newSession(t, db, alice, "s", false)
+		for i := range 25 {
+			dir := mkFile(t, db, s.ID, nil, fmt.Sprintf("dir%d", i), true)
+			f := mkFile(t, db, s.ID, nil, fmt.Sprintf("f%d", i), false)
+			var wg sync.WaitGroup
+			var moveErr, createErr, delErr error
+			wg.Go(func() { _, moveErr = db.MoveFile(ctx, f.ID, &dir.ID, f.Name) })
+			wg.Go(func() {
+				createErr = db.CreateFile(ctx, &codebuddy.File{SessionID: s.ID, ParentID: &dir.ID, Name: "new"})
+			})
+			wg.Go(func() { delErr = db.DeleteFile(ctx, dir.ID) })
+			wg.Wait()
+			if delErr != nil {
+				t.Fatalf("round %d: delete: %v", i, delErr)
+			}
+			for what, err := range map[string]error{"move": moveErr, "create": createErr} {
+				if code := codebuddy.ErrorCode(err); code != "" && code != codebuddy.EINVALID {
+					t.Fatalf("round %d: %s into a folder being deleted: %v (code %q), want success or invalid parentId", i, what, err, code)
+				}
+			}
+			if n := count(t, db, "files", "parent_id IS NOT NULL AND parent_id NOT IN (SELECT id FROM files)"); n != 0 {
+				t.Fatalf("round %d: %d orphans", i, n)
+			}
+		}
+	})
+}
