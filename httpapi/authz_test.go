@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/codebuddy-dev/codebuddy"
@@ -393,5 +394,22 @@ func TestAnonymousIsRefusedBeforeValidation(t *testing.T) {
 		} {
 			env.Problem(wsAnon, c.method, c.path, map[string]any{"name": 42, "content": "", "role": "admin", "status": "x"}, http.StatusUnauthorized, "")
 		}
+	})
+}
+
+// TestInvalidCredentialIs401: a signed-out or forged cookie is 401 on every
+// workspace endpoint, with the reason, before any input validation.
+func TestInvalidCredentialIs401(t *testing.T) {
+	wsForEach(t, func(t *testing.T, env *wsEnv) {
+		owner := env.User("owner")
+		s := env.CreateSession(owner, "s", true, codebuddy.RoleEditor)
+		forged := wsUser{User: &codebuddy.User{Username: "forged"}, Token: "cb_" + strings.Repeat("A", 43)}
+		p := env.Problem(forged, "POST", "/api/sessions/"+s.ID+"/files", map[string]any{"name": "../x"}, http.StatusUnauthorized, "")
+		if p.Detail == "" {
+			t.Fatalf("401 without a reason: %+v", p)
+		}
+		// Signing out ends access through the same cookie.
+		env.JSON(owner, "POST", "/api/logout", nil, http.StatusNoContent, nil)
+		env.Problem(owner, "GET", "/api/sessions/"+s.ID, nil, http.StatusUnauthorized, "")
 	})
 }
