@@ -24,7 +24,10 @@ func (s *Service) File(ctx context.Context, u *codebuddy.User, fileID string) (*
 	}
 	_, role, err := s.Access(ctx, u, f.SessionID)
 	if err != nil {
-		return nil, "", codebuddy.Errorf(codebuddy.ENOTFOUND, "file not found")
+		if codebuddy.ErrorCode(err) == codebuddy.ENOTFOUND {
+			return nil, "", codebuddy.Errorf(codebuddy.ENOTFOUND, "file not found")
+		}
+		return nil, "", err // unauthorized or a failing database, not a missing file
 	}
 	return f, role, nil
 }
