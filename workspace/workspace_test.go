@@ -755,3 +755,27 @@ func TestPublicSessionRoleFloor(t *testing.T) {
 		wantCode(t, "viewer participant of a private session", err, codebuddy.EFORBIDDEN)
 	})
 }
+
+// TestErrorsAreNotDisguised: a failing store is an internal error to the caller,
+// never a "not found" that would hide the failure (and a missing sign-in is 401).
+func TestErrorsAreNotDisguised(t *testing.T) {
+	sqlstoretest.ForEach(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		fx := newFixture(t, db)
+		f, err := fx.ws.CreateFile(ctx, fx.owner, fx.private.ID, workspace.FileInput{Name: "x.py"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = fx.ws.File(ctx, nil, f.ID)
+		wantCode(t, "anonymous reads a file", err, codebuddy.EUNAUTHORIZED)
+		db.Close()
+		_, _, err = fx.ws.File(ctx, fx.owner, f.ID)
+		wantCode(t, "file on a closed database", err, codebuddy.EINTERNAL)
+		_, _, err = fx.ws.Access(ctx, fx.owner, fx.private.ID)
+		wantCode(t, "access on a closed database", err, codebuddy.EINTERNAL)
+		_, err = fx.ws.DecideAccessRequest(ctx, fx.owner, "r", codebuddy.RequestAccepted)
+		wantCode(t, "decide on a closed database", err, codebuddy.EINTERNAL)
+		_, err = fx.ws.RequestAccess(ctx, fx.outsider, fx.private.ID, "")
+		wantCode(t, "request on a closed database", err, codebuddy.EINTERNAL)
+	})
+}
