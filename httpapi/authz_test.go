@@ -413,3 +413,27 @@ func TestInvalidCredentialIs401(t *testing.T) {
 		env.Problem(owner, "GET", "/api/sessions/"+s.ID, nil, http.StatusUnauthorized, "")
 	})
 }
+
+// TestReportedRole: GET /api/sessions/{id} tells each caller the role they act with.
+func TestReportedRole(t *testing.T) {
+	wsForEach(t, func(t *testing.T, env *wsEnv) {
+		w := newAuthzWorld(t, env)
+		for _, c := range []struct {
+			actor, kind, role string
+		}{
+			{actorOwner, kindPrivate, "owner"},
+			{actorEditor, kindPrivate, "editor"},
+			{actorViewer, kindPrivate, "viewer"},
+			{actorOutsider, kindPublicViewer, "viewer"},
+			{actorOutsider, kindPublicEditor, "editor"},
+			{actorViewer, kindPublicEditor, "editor"},
+			{actorViewer, kindPublicViewer, "viewer"},
+		} {
+			var s wsSession
+			env.JSON(w.users[c.actor], "GET", "/api/sessions/"+w.sessions[c.kind].ID, nil, s200, &s)
+			if s.Role != c.role {
+				t.Errorf("%s on %s sees role %q, want %q", c.actor, c.kind, s.Role, c.role)
+			}
+		}
+	})
+}
