@@ -9,6 +9,7 @@ import type {
   FileContent,
   FileEntry,
   CreatedInvite,
+  Invite,
   Language,
   NewSession,
   Notification,
@@ -147,6 +148,20 @@ export class ApiClient {
   // Sharing
   createInvite(sessionId: string, role: Exclude<Role, "owner">, expiresInHours?: number): Promise<CreatedInvite> {
     return this.request("POST", `/api/sessions/${enc(sessionId)}/invites`, expiresInHours ? { role, expiresInHours } : { role });
+  }
+  async listInvites(sessionId: string): Promise<Invite[]> {
+    return asList<Invite>(await this.request("GET", `/api/sessions/${enc(sessionId)}/invites`));
+  }
+  async revokeInvite(sessionId: string, inviteId: string): Promise<void> {
+    await this.request("DELETE", `/api/sessions/${enc(sessionId)}/invites/${enc(inviteId)}`);
+  }
+  /** Owner only. */
+  async setParticipantRole(sessionId: string, userId: string, role: Exclude<Role, "owner">): Promise<void> {
+    await this.request("PATCH", `/api/sessions/${enc(sessionId)}/participants/${enc(userId)}`, { role });
+  }
+  /** The owner removes someone, or a participant leaves (their own id). */
+  async removeParticipant(sessionId: string, userId: string): Promise<void> {
+    await this.request("DELETE", `/api/sessions/${enc(sessionId)}/participants/${enc(userId)}`);
   }
   acceptInvite(token: string): Promise<{ session: CodingSession; role: Role }> {
     return this.request("POST", `/api/invites/${enc(token)}/accept`);

@@ -41,6 +41,10 @@ async function recordRequests(): Promise<{ method: string; path: string; body: u
     () => api.listParticipants("s"),
     () => api.createInvite("s", "editor"),
     () => api.acceptInvite("t"),
+    () => api.listInvites("s"),
+    () => api.revokeInvite("s", "i"),
+    () => api.setParticipantRole("s", "u", "viewer"),
+    () => api.removeParticipant("s", "u"),
     () => api.requestAccess("s", "please"),
     () => api.listAccessRequests("s"),
     () => api.answerAccessRequest("r", "accepted"),
@@ -92,7 +96,7 @@ describe("the API client against the server's OpenAPI document", () => {
     User: ["id", "username", "email", "theme"],
     Session: ["id", "name", "language", "isPublic", "ownerId", "createdAt", "updatedAt", "role", "visitorRole"],
     Participant: ["userId", "username", "role", "online"],
-    Invite: ["id", "role"],
+    Invite: ["id", "role", "uses", "revoked", "expiresAt", "createdAt"],
     InviteOutBody: ["invite", "token", "url"],
     "Accept-inviteResponse": ["session", "role"],
     AccessRequest: ["id", "sessionId", "userId", "username", "status", "message", "createdAt"],
@@ -123,6 +127,7 @@ describe("the API client against the server's OpenAPI document", () => {
       ["ExecuteRequest", { language: "python", files: [], entry: "main.py", stdin: "", sessionId: "s" }],
       ["Decide-requestRequest", { status: "accepted" }],
       ["Create-inviteRequest", { role: "editor" }],
+      ["Set-participant-roleRequest", { role: "viewer" }],
     ];
     for (const [name, body] of bodies) {
       const props = schemas[name]?.properties ?? {};

@@ -188,6 +188,23 @@ describe("collaboration over the protocol", () => {
     expect(net.server.text(FILE)).toBe("please read me");
   });
 
+  test("an editor demoted to viewer mid-session becomes read-only and keeps their text for copying", () => {
+    const { net, clock } = setup("base");
+    const bob = connect(net, clock, "bob");
+    const b = bob.session.document(FILE);
+    const discarded: string[] = [];
+    bob.session.onEditsDiscarded((_f, text) => discarded.push(text));
+    net.run();
+    net.server.roles.set("bob", "viewer");
+    insert(b, 4, " edit");
+    net.run();
+    expect(bob.session.getSnapshot().role).toBe("viewer");
+    expect(b.readOnly).toBe(true);
+    expect(textOf(b)).toBe("base");
+    expect(discarded).toEqual(["base edit"]);
+    expect(bob.session.getSnapshot().lastError?.code).toBe("forbidden");
+  });
+
   test("remote cursors arrive with the sender's name and follow local edits", () => {
     const { net, clock } = setup("hello");
     const ann = connect(net, clock, "ann");

@@ -468,9 +468,12 @@ export class SessionClient {
       this.setTimeoutFn(() => {
         for (const d of affected) d.flush();
       }, RATE_LIMIT_RETRY_MS);
-    } else if (code === "forbidden") {
-      // Our role changed (e.g. made a viewer): stop sending edits.
-      for (const d of affected) d.pushDeferred();
+    } else if (code === "forbidden" && affected.length > 0) {
+      // The owner made us a viewer: our edits will never be accepted. Become
+      // read-only and reload the server's text (the lost text is reported).
+      for (const d of this.docs.values()) d.readOnly = true;
+      this.update({ role: "viewer" });
+      for (const d of affected) d.pushRefused();
     }
     this.update({ lastError: error });
   }

@@ -28,7 +28,19 @@ export function mergeParticipants(members: readonly Participant[], presence: rea
   return [...rows.values()].sort((a, b) => Number(b.online) - Number(a.online) || a.username.localeCompare(b.username));
 }
 
-export const ParticipantsList = memo(function ParticipantsList({ members, presence, meId }: { members: readonly Participant[]; presence: readonly PresenceParticipant[]; meId: string | undefined }) {
+interface ParticipantsListProps {
+  members: readonly Participant[];
+  presence: readonly PresenceParticipant[];
+  meId: string | undefined;
+  /** Present for the owner: change someone's role or remove them. */
+  manage?: {
+    setRole: (userId: string, role: "editor" | "viewer") => void;
+    remove: (userId: string, username: string) => void;
+  };
+}
+
+export const ParticipantsList = memo(function ParticipantsList({ members, presence, meId, manage }: ParticipantsListProps) {
+  const memberIds = new Set(members.map((m) => m.userId));
   const rows = mergeParticipants(members, presence);
   return (
     <section className="participants" aria-labelledby="participants-h">
@@ -46,7 +58,23 @@ export const ParticipantsList = memo(function ParticipantsList({ members, presen
               {p.userId === meId ? " (you)" : ""}
             </span>
             <span className="muted">
-              {p.role} · {p.online ? (p.idle ? "idle" : "online") : "offline"}
+              {manage && p.role !== "owner" && memberIds.has(p.userId) ? (
+                <>
+                  <label className="visually-hidden" htmlFor={`role-${p.userId}`}>
+                    Role of {p.username}
+                  </label>
+                  <select id={`role-${p.userId}`} className="role-select" value={p.role} onChange={(e) => manage.setRole(p.userId, e.target.value as "editor" | "viewer")}>
+                    <option value="editor">editor</option>
+                    <option value="viewer">viewer</option>
+                  </select>
+                  <button type="button" className="link-button" aria-label={`Remove ${p.username} from the session`} onClick={() => manage.remove(p.userId, p.username)}>
+                    Remove
+                  </button>
+                </>
+              ) : (
+                p.role
+              )}{" "}
+              · {p.online ? (p.idle ? "idle" : "online") : "offline"}
             </span>
           </li>
         ))}

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useId, useRef, useState } from "react";
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import { ApiError, describeError } from "../api/errors";
 import type { CodingSession, ExecutionResult, FileEntry, Language, Participant, User } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
 import { useApi } from "../app/services";
 import { useToast } from "../app/toasts";
 import { AppHeader } from "../components/AppHeader";
+import { ConfirmDialog } from "../components/Dialog";
 import { ShareDialog } from "../components/ShareDialog";
 import { Skeleton } from "../components/Skeleton";
 import { AccessDenied } from "./AccessDenied";
@@ -57,6 +58,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const [shortcutsOpen, setShortcutsOpen] = useState(false);
   const [sharing, setSharing] = useState(false);
   const [mobilePanel, setMobilePanel] = useState<MobilePanel>("editor");
+  const [removing, setRemoving] = useState<{ userId: string; username: string } | null>(null);
   const editorPanelId = useId();
 
   const history = useQuery<ExecutionResult[]>(joined ? `sessions/${sessionId}/executions` : null, () => api.listExecutions(sessionId));
@@ -129,6 +131,38 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const retryChat = useCallback((id: string) => client?.retryChat(id), [client]);
   const sendInput = useCallback((run: string, data: string, eof?: boolean) => client?.sendStdin(run, data, eof), [client]);
   const presence = snapshot?.participants;
+  const membersKey = `sessions/${sessionId}/participants`;
+  const manage = useMemo(
+    () =>
+      isOwner
+        ? {
+            setRole: async (userId: string, role: "editor" | "viewer") => {
+              const before = cache.set<Participant[]>(membersKey, (ms) => (ms ?? []).map((m) => (m.userId === userId ? { ...m, role } : m)));
+              try {
+                await api.setParticipantRole(sessionId, userId, role);
+              } catch (err) {
+                cache.set(membersKey, before ?? []);
+                toast.show("error", `Could not change the role: ${describeError(err)}`);
+              }
+            },
+            remove: (userId: string, username: string) => setRemoving({ userId, username }),
+          }
+        : undefined,
+    [isOwner, cache, membersKey, api, sessionId, toast],
+  );
+  const confirmRemove = async () => {
+    const who = removing;
+    setRemoving(null);
+    if (!who) return;
+    const before = cache.set<Participant[]>(membersKey, (ms) => (ms ?? []).filter((m) => m.userId !== who.userId));
+    try {
+      await api.removeParticipant(sessionId, who.userId);
+      toast.show("success", `${who.username} no longer has access.`);
+    } catch (err) {
+      cache.set(membersKey, before ?? []);
+      toast.show("error", `Could not remove ${who.username}: ${describeError(err)}`);
+    }
+  };
   const nameOf = useCallback(
     (id: string | undefined) => members.data?.find((m) => m.userId === id)?.username ?? presence?.find((p) => p.userId === id)?.username ?? "",
     [members.data, presence],
@@ -226,7 +260,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           </div>
         </div>
         <div className="area-side">
-          <ParticipantsList members={members.data ?? NONE} presence={presence ?? NONE} meId={snapshot?.me?.id} />
+          <ParticipantsList members={members.data ?? NONE} presence={presence ?? NONE} meId={snapshot?.me?.id} manage={manage} />
           <ChatPanel messages={snapshot?.chat ?? NONE} meId={snapshot?.me?.id ?? user.id} onSend={sendChat} onRetry={retryChat} />
         </div>
         <div className="area-run">
@@ -244,6 +278,14 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
       </main>
       <ShortcutsDialog open={shortcutsOpen} onClose={() => setShortcutsOpen(false)} />
       <ShareDialog session={sharing ? (session.data ?? null) : null} onClose={() => setSharing(false)} />
+      <ConfirmDialog
+        open={removing !== null}
+        title={`Remove ${removing?.username ?? ""}?`}
+        description="They lose access to this session; you can invite them again later."
+        confirmLabel="Remove"
+        onConfirm={() => void confirmRemove()}
+        onClose={() => setRemoving(null)}
+      />
     </div>
   );
 }
