@@ -1,6 +1,7 @@
 import { useEffect, type RefObject } from "react";
 import { describeError } from "../api/errors";
 import type { FileEntry } from "../api/types";
+import { USER_KEY } from "../app/auth";
 import { useQueryCache } from "../app/queryCache";
 import { useApi } from "../app/services";
 import { useToast } from "../app/toasts";
@@ -80,6 +81,23 @@ export function useSessionEvents(client: SessionClient | null, snapshot: Session
       client.dismissError();
     }
   }, [lastError, client, toast]);
+
+  // A socket that keeps failing may mean we were signed out (the upgrade
+  // answers 401, which the browser does not show us): ask, and if so the
+  // router sends us to the sign-in page.
+  const reconnecting = snapshot?.connection === "reconnecting";
+  useEffect(() => {
+    if (!reconnecting) return;
+    const timer = window.setTimeout(() => {
+      api
+        .currentUser()
+        .then((user) => {
+          if (user === null) cache.set(USER_KEY, null);
+        })
+        .catch(() => {});
+    }, 3000);
+    return () => window.clearTimeout(timer);
+  }, [reconnecting, api, cache]);
 
   // A finished run belongs in the history list.
   const finished = (snapshot?.runs ?? []).filter((r) => r.phase === "finished").length;
