@@ -208,6 +208,13 @@ export class ApiClient {
     const q = before ? `?before=${enc(before)}` : "";
     return asList<ChatMessage>(await this.request("GET", `/api/sessions/${enc(sessionId)}/messages${q}`));
   }
+  /** One page of chat history (newest first) and the cursor for the page before it. */
+  async messagePage(sessionId: string, before?: string): Promise<{ messages: ChatMessage[]; nextBefore?: string }> {
+    const q = before ? `?before=${enc(before)}` : "";
+    const body = await this.request<{ messages?: ChatMessage[]; nextBefore?: string } | ChatMessage[]>("GET", `/api/sessions/${enc(sessionId)}/messages${q}`);
+    if (Array.isArray(body)) return { messages: body };
+    return body.nextBefore ? { messages: body.messages ?? [], nextBefore: body.nextBefore } : { messages: body.messages ?? [] };
+  }
   postMessage(sessionId: string, content: string): Promise<ChatMessage> {
     return this.request("POST", `/api/sessions/${enc(sessionId)}/messages`, { content });
   }

@@ -56,6 +56,7 @@ async function recordRequests(): Promise<{ method: string; path: string; body: u
     () => api.replaceFileContent("f", "x", 3),
     () => api.deleteFile("f"),
     () => api.listMessages("s", "m"),
+    () => api.messagePage("s", "m"),
     () => api.postMessage("s", "hi"),
     () => api.listNotifications(),
     () => api.unreadCount(),

@@ -2,13 +2,24 @@ import { memo, useEffect, useId, useRef, type FormEvent } from "react";
 import type { ChatEntry } from "../collab/sessionClient";
 
 /** Chat with a polite live region: new messages from others are announced. */
-export const ChatPanel = memo(function ChatPanel({ messages, meId, onSend, onRetry }: { messages: ChatEntry[]; meId: string | undefined; onSend: (text: string) => void; onRetry: (id: string) => void }) {
+interface ChatPanelProps {
+  messages: ChatEntry[];
+  meId: string | undefined;
+  onSend: (text: string) => void;
+  onRetry: (id: string) => void;
+  /** Present while older history remains on the server. */
+  onLoadOlder?: (() => void) | undefined;
+}
+
+export const ChatPanel = memo(function ChatPanel({ messages, meId, onSend, onRetry, onLoadOlder }: ChatPanelProps) {
   const inputId = useId();
   const listRef = useRef<HTMLOListElement>(null);
+  // Follow new messages at the bottom; loading older ones at the top does not jump.
+  const lastId = messages.at(-1)?.id;
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [messages.length]);
+  }, [lastId]);
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
@@ -20,6 +31,11 @@ export const ChatPanel = memo(function ChatPanel({ messages, meId, onSend, onRet
   return (
     <section className="chat" aria-labelledby="chat-h">
       <h2 id="chat-h">Chat</h2>
+      {onLoadOlder && (
+        <button type="button" className="link-button" onClick={onLoadOlder}>
+          Load older messages
+        </button>
+      )}
       <ol className="chat-log" ref={listRef} role="log" aria-live="polite" aria-relevant="additions" tabIndex={0} aria-label="Chat messages">
         {messages.length === 0 && <li className="muted">No messages yet.</li>}
         {messages.map((m) => (

@@ -63,7 +63,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
 
   const history = useQuery<ExecutionResult[]>(joined ? `sessions/${sessionId}/executions` : null, () => api.listExecutions(sessionId));
   const members = useQuery<Participant[]>(joined ? `sessions/${sessionId}/participants` : null, () => api.listParticipants(sessionId));
-  useSessionEvents(client, snapshot, sessionId, filesRef);
+  const { loadOlderChat } = useSessionEvents(client, snapshot, sessionId, filesRef);
 
   // Open the language's default file (or the first file) once the tree is known.
   useEffect(() => {
@@ -261,7 +261,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
         </div>
         <div className="area-side">
           <ParticipantsList members={members.data ?? NONE} presence={presence ?? NONE} meId={snapshot?.me?.id} manage={manage} />
-          <ChatPanel messages={snapshot?.chat ?? NONE} meId={snapshot?.me?.id ?? user.id} onSend={sendChat} onRetry={retryChat} />
+          <ChatPanel messages={snapshot?.chat ?? NONE} meId={snapshot?.me?.id ?? user.id} onSend={sendChat} onRetry={retryChat} onLoadOlder={loadOlderChat} />
         </div>
         <div className="area-run">
           <RunPanel

@@ -1,4 +1,4 @@
-import { useEffect, type RefObject } from "react";
+import { useCallback, useEffect, useState, type RefObject } from "react";
 import { describeError } from "../api/errors";
 import type { FileEntry } from "../api/types";
 import { USER_KEY } from "../app/auth";
@@ -12,19 +12,40 @@ import type { SessionClient, SessionSnapshot } from "../collab/sessionClient";
  * join, notifications, server errors and lost edits as toasts, and runs via
  * POST /api/execute when the server does not take them over the socket.
  */
-export function useSessionEvents(client: SessionClient | null, snapshot: SessionSnapshot | null, sessionId: string, files: RefObject<readonly FileEntry[]>) {
+export function useSessionEvents(
+  client: SessionClient | null,
+  snapshot: SessionSnapshot | null,
+  sessionId: string,
+  files: RefObject<readonly FileEntry[]>,
+): { loadOlderChat: (() => void) | undefined } {
   const api = useApi();
   const cache = useQueryCache();
   const toast = useToast();
   const joined = snapshot?.joined ?? false;
+  // Where the next older page of chat starts; undefined once all is loaded.
+  const [olderCursor, setOlderCursor] = useState<string | undefined>(undefined);
 
   useEffect(() => {
     if (!client || !joined) return;
     api
-      .listMessages(sessionId)
-      .then((m) => client.addHistory(m))
+      .messagePage(sessionId)
+      .then((page) => {
+        client.addHistory(page.messages);
+        setOlderCursor(page.nextBefore);
+      })
       .catch(() => {});
   }, [api, client, joined, sessionId]);
+
+  const loadOlder = useCallback(() => {
+    if (!client || !olderCursor) return;
+    api
+      .messagePage(sessionId, olderCursor)
+      .then((page) => {
+        client.addHistory(page.messages);
+        setOlderCursor(page.nextBefore);
+      })
+      .catch((err: unknown) => toast.show("error", `Could not load older messages: ${describeError(err)}`));
+  }, [api, client, olderCursor, sessionId, toast]);
 
   useEffect(() => {
     if (!client) return;
@@ -110,4 +131,6 @@ export function useSessionEvents(client: SessionClient | null, snapshot: Session
   useEffect(() => {
     if (presenceKey) cache.invalidate(`sessions/${sessionId}/participants`);
   }, [presenceKey, cache, sessionId]);
+
+  return { loadOlderChat: olderCursor ? loadOlder : undefined };
 }
