@@ -6,6 +6,7 @@ import { useApi } from "../app/services";
 import { useToast } from "../app/toasts";
 import { AppHeader } from "../components/AppHeader";
 import { ConfirmDialog } from "../components/Dialog";
+import { SessionSettingsDialog } from "../components/SessionSettingsDialog";
 import { ShareDialog } from "../components/ShareDialog";
 import { Skeleton } from "../components/Skeleton";
 import { AccessDenied } from "./AccessDenied";
@@ -57,6 +58,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const [stdin, setStdin] = useState("");
   const [shortcutsOpen, setShortcutsOpen] = useState(false);
   const [sharing, setSharing] = useState(false);
+  const [editingSettings, setEditingSettings] = useState(false);
   const [mobilePanel, setMobilePanel] = useState<MobilePanel>("editor");
   const [removing, setRemoving] = useState<{ userId: string; username: string } | null>(null);
   const editorPanelId = useId();
@@ -222,6 +224,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           onRun={run}
           onStop={(id) => client?.cancelRun(id)}
           onShare={() => setSharing(true)}
+          onSettings={() => setEditingSettings(true)}
           onShortcuts={showShortcuts}
         />
       </AppHeader>
@@ -278,6 +281,14 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
       </main>
       <ShortcutsDialog open={shortcutsOpen} onClose={() => setShortcutsOpen(false)} />
       <ShareDialog session={sharing ? (session.data ?? null) : null} onClose={() => setSharing(false)} />
+      <SessionSettingsDialog
+        session={editingSettings ? (session.data ?? null) : null}
+        onClose={() => setEditingSettings(false)}
+        onSave={async (patch) => {
+          cache.set(sessionKey, await api.updateSession(sessionId, patch));
+          cache.invalidate("sessions/");
+        }}
+      />
       <ConfirmDialog
         open={removing !== null}
         title={`Remove ${removing?.username ?? ""}?`}

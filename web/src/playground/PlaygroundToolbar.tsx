@@ -19,6 +19,7 @@ interface ToolbarProps {
   onRun: () => void;
   onStop: (runId: string) => void;
   onShare: () => void;
+  onSettings: () => void;
   onShortcuts: () => void;
 }
 
@@ -67,9 +68,14 @@ export function PlaygroundToolbar(p: ToolbarProps) {
       )}
       <ConnectionIndicator status={p.connection} joined={p.joined} unconfirmed={p.unconfirmed} />
       {p.isOwner && (
-        <button type="button" className="button secondary small" onClick={p.onShare}>
-          Share
-        </button>
+        <>
+          <button type="button" className="button secondary small" onClick={p.onShare}>
+            Share
+          </button>
+          <button type="button" className="button secondary small" onClick={p.onSettings}>
+            Settings
+          </button>
+        </>
       )}
       <button type="button" className="icon-button" aria-label="Keyboard shortcuts" onClick={p.onShortcuts}>
         ?
