@@ -18,7 +18,10 @@ export const ChatPanel = memo(function ChatPanel({ messages, meId, onSend, onRet
   const lastId = messages.at(-1)?.id;
   useEffect(() => {
     const el = listRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
+    if (!el || lastId === undefined) return;
+    // Reading scrollHeight forces layout; in the next frame it comes with the paint.
+    const frame = requestAnimationFrame(() => (el.scrollTop = el.scrollHeight));
+    return () => cancelAnimationFrame(frame);
   }, [lastId]);
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();

@@ -39,10 +39,14 @@ export const RunPanel = memo(function RunPanel({ runs, history, historyLoading, 
     else if (latest?.phase === "running") setAnnouncement("Running…");
   }, [latest?.id, latest?.phase, latest?.result]);
 
+  const outputChars = latest?.outputChars ?? 0;
   useEffect(() => {
     const el = outputRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  }, [latest?.outputChars]);
+    if (!el || outputChars === 0) return;
+    // Follow the output in the next frame, not with a forced layout now.
+    const frame = requestAnimationFrame(() => (el.scrollTop = el.scrollHeight));
+    return () => cancelAnimationFrame(frame);
+  }, [outputChars]);
 
   const shown = picked
     ? {

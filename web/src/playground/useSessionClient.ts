@@ -1,4 +1,4 @@
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { startTransition, useEffect, useState } from "react";
 import type { Extension } from "@codemirror/state";
 import { Connection, defaultSocketUrl } from "../collab/connection";
 import { SessionClient, type SessionSnapshot } from "../collab/sessionClient";
@@ -33,11 +33,17 @@ export function useSessionClient(sessionId: string, documentExtensions: (file: s
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sessionId]);
 
-  const snapshot = useSyncExternalStore(
-    client?.subscribe ?? noopSubscribe,
-    () => client?.getSnapshot() ?? null,
-  );
+  // Socket events re-render the page as a transition: React slices the work
+  // so a burst of frames (join, files, docs, presence) never blocks input.
+  // Keystrokes do not wait for this: CodeMirror owns the editor's state.
+  const [snapshot, setSnapshot] = useState<SessionSnapshot | null>(null);
+  useEffect(() => {
+    if (!client) {
+      setSnapshot(null);
+      return;
+    }
+    setSnapshot(client.getSnapshot());
+    return client.subscribe(() => startTransition(() => setSnapshot(client.getSnapshot())));
+  }, [client]);
   return { client, snapshot };
 }
-
-const noopSubscribe = () => () => {};
