@@ -42,7 +42,8 @@ export function RouterProvider({ children }: { children: ReactNode }) {
     if (options?.replace) window.history.replaceState(null, "", to);
     else window.history.pushState(null, "", to);
     setLocation({ path: window.location.pathname, search: window.location.search });
-    window.scrollTo?.(0, 0);
+    // A new page starts at the top (jsdom has no scrolling; skip when already there).
+    if (document.documentElement.scrollTop > 0) window.scrollTo(0, 0);
   }, []);
   const value = useMemo(
     () => ({ route: parseRoute(location.path, location.search), path: location.path + location.search, navigate }),
