@@ -59,7 +59,7 @@ describe("FileExplorer", () => {
     const tree = host.querySelector("[role=tree]")!;
     const items = () => [...host.querySelectorAll("[role=treeitem]")];
     expect(items().map((i) => i.getAttribute("tabindex"))).toEqual(["0", "-1", "-1"]);
-    (items()[0] as HTMLElement).focus();
+    act(() => (items()[0] as HTMLElement).focus());
     key(tree, "ArrowDown");
     expect(focused()).toBe("util.py");
     key(tree, "ArrowLeft"); // to the parent folder
