@@ -251,6 +251,16 @@ describe("collaboration over the protocol", () => {
     expect(ann.session.getSnapshot().chat.at(-1)).toMatchObject({ content: "anyone?", failed: true });
   });
 
+  test("a chat line the server refuses is marked failed, not left sending", () => {
+    const { net, clock } = setup();
+    const ann = connect(net, clock, "ann");
+    net.run();
+    ann.session.sendChat("x".repeat(4001));
+    net.run();
+    expect(ann.session.getSnapshot().chat).toMatchObject([{ failed: true, pending: false }]);
+    expect(ann.session.getSnapshot().lastError?.code).toBe("invalid_message");
+  });
+
   test("join refused as not_found makes the session fatal (access-denied view)", () => {
     const { net, clock } = setup();
     const eve = connect(net, clock, "eve");

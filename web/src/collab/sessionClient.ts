@@ -460,6 +460,15 @@ export class SessionClient {
       for (const fn of [...this.runFallbackListeners]) fn(request);
       return;
     }
+    // A refused chat line (too long, too fast) answers with a file-less error:
+    // the oldest line still waiting is the one it refers to.
+    const waiting = this.snapshot.chat.findIndex((m) => m.pending);
+    if (!file && waiting >= 0 && (code === "invalid_message" || code === "rate_limited" || code === "too_large")) {
+      const chat = this.snapshot.chat.slice();
+      chat[waiting] = { ...chat[waiting]!, pending: false, failed: true };
+      this.update({ chat, lastError: error });
+      return;
+    }
     const affected = [...this.docs.values()].filter((d) => (file ? d.file === file : d.hasPushInFlight));
     if (code === "invalid_change" || code === "too_large") {
       for (const d of affected) d.pushRefused();

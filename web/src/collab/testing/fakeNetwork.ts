@@ -153,6 +153,7 @@ export class FakeServer {
         }
         return;
       case "chat": {
+        if (msg.text.length > 4000) return socket.deliver({ type: "error", code: "invalid_message", message: "chat messages are at most 4000 characters" });
         const message = { id: `m${this.chat.length + 1}`, userId: socket.userId, username: socket.userId, content: msg.text, createdAt: new Date(0).toISOString() };
         this.chat.push(message);
         for (const s of this.sockets) if (s.session) s.deliver({ type: "chat", message });
