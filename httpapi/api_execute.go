@@ -75,7 +75,7 @@ type RunFile struct {
 type RunLimits struct {
 	CPUMs    int64 `json:"cpuMs,omitempty" minimum:"1"`
 	WallMs   int64 `json:"wallMs,omitempty" minimum:"1"`
-	MemoryKb int64 `json:"memoryKb,omitempty" minimum:"1024"`
+	MemoryKb int64 `json:"memoryKb,omitempty" minimum:"16384" doc:"at least 16 MiB (16384)"`
 }
 
 // ExecuteRequest is the body of POST /api/execute (and the WebSocket run message).
