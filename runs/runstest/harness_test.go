@@ -1,0 +1,422 @@
+// Package runstest tests code execution end to end: the real codebuddy binary
+// (real sandbox pool, runner, queue, SQLite) driven over HTTP and the session
+// WebSocket, as a browser would.
+package runstest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// base is the URL of the server TestMain started. It is written once, before
+// any test runs, and only read afterwards.
+var base string
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		// A sandbox that cannot be set up must fail this suite, never skip it.
+		fmt.Fprintln(os.Stderr, "runstest:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+// run builds the real binary, serves it on a free loopback port and runs the tests.
+func run(m *testing.M) (int, error) {
+	dir, err := os.MkdirTemp("", "runstest-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "codebuddy")
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		gobin = "go"
+	}
+	build := exec.Command(gobin, "build", "-o", bin, "github.com/codebuddy-dev/codebuddy/cmd/codebuddy")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("build codebuddy: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base = "http://" + addr
+	data := filepath.Join(dir, "data")
+	logPath := filepath.Join(dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return 0, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, "serve")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"CODEBUDDY_ADDR="+addr,
+		"CODEBUDDY_DATA_DIR="+data,
+		"CODEBUDDY_BASE_URL="+base,
+		"CODEBUDDY_EXEC_SLOTS=2",
+		"CODEBUDDY_GO_CACHE_DIR=/var/tmp/codebuddy-test-gocache",
+		"CODEBUDDY_LOG_LEVEL=warn",
+	)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	showLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
+	if err := waitReady(exited); err != nil {
+		return 0, fmt.Errorf("%v\nserver log:\n%s", err, showLog())
+	}
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "server log (warnings and errors):\n%s", showLog())
+	}
+	return code, nil
+}
+
+// waitReady waits for /readyz to say ok with a working sandbox.
+func waitReady(exited <-chan error) error {
+	deadline := time.Now().Add(90 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("server exited during start-up: %v", err)
+		default:
+		}
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("server not ready (the sandbox may not be set up); last /readyz: %s", last)
+}
+
+// client is one signed-in user with its own cookie jar.
+type client struct {
+	t    testing.TB
+	http *http.Client
+	ID   string
+	Name string
+}
+
+func randomName(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// newUser registers a fresh user.
+func newUser(t testing.TB, prefix string) *client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, http: &http.Client{Jar: jar, Timeout: 60 * time.Second}, Name: randomName(prefix)}
+	var u struct{ ID string }
+	c.mustJSON(http.MethodPost, "/api/register", map[string]any{"username": c.Name, "password": "correct horse battery staple"}, http.StatusCreated, &u)
+	c.ID = u.ID
+	return c
+}
+
+// do sends a request (body marshalled unless it is a []byte) and returns the response with its body read.
+func (c *client) do(ctx context.Context, method, path string, body any) (*http.Response, []byte, error) {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			return nil, nil, err
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// State-changing requests from a browser carry the page's origin (CrossOriginProtection).
+	req.Header.Set("Origin", base)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// call is do with the test's failure handling: it returns the status and body.
+func (c *client) call(method, path string, body any) (int, []byte) {
+	c.t.Helper()
+	resp, b, err := c.do(context.Background(), method, path, body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, b
+}
+
+// mustJSON calls and checks the status, decoding the body into out (if not nil).
+func (c *client) mustJSON(method, path string, body any, want int, out any) {
+	c.t.Helper()
+	status, b := c.call(method, path, body)
+	if status != want {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		}
+	}
+}
+
+// result is the response of POST /api/execute and an entry of the run history.
+type result struct {
+	ID       string `json:"id"`
+	Language struct {
+		ID      string `json:"id"`
+		Version string `json:"version"`
+	} `json:"language"`
+	Status          string  `json:"status"`
+	ExitCode        int     `json:"exitCode"`
+	Signal          string  `json:"signal"`
+	Stdout          string  `json:"stdout"`
+	Stderr          string  `json:"stderr"`
+	CompileOutput   string  `json:"compileOutput"`
+	TimeMs          int64   `json:"timeMs"`
+	CPUMs           int64   `json:"cpuMs"`
+	MemoryKb        int64   `json:"memoryKb"`
+	StdoutTruncated bool    `json:"stdoutTruncated"`
+	StderrTruncated bool    `json:"stderrTruncated"`
+	UserID          string  `json:"userId"`
+	SessionID       *string `json:"sessionId"`
+}
+
+// execute runs code synchronously and expects 200.
+func (c *client) execute(req map[string]any) result {
+	c.t.Helper()
+	var r result
+	c.mustJSON(http.MethodPost, "/api/execute", req, http.StatusOK, &r)
+	return r
+}
+
+// problem is an RFC 9457 error body.
+type problem struct {
+	Status int    `json:"status"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Message  string `json:"message"`
+		Location string `json:"location"`
+	} `json:"errors"`
+}
+
+type session struct {
+	ID       string `json:"id"`
+	Language string `json:"language"`
+}
+
+func (c *client) newSession(language string) session {
+	c.t.Helper()
+	var s session
+	c.mustJSON(http.MethodPost, "/api/sessions", map[string]any{"name": randomName("s"), "language": language}, http.StatusCreated, &s)
+	return s
+}
+
+// invite makes other a participant of the session with role.
+func (c *client) invite(sessionID, role string, other *client) {
+	c.t.Helper()
+	var inv struct{ Token string }
+	c.mustJSON(http.MethodPost, "/api/sessions/"+sessionID+"/invites", map[string]any{"role": role}, http.StatusCreated, &inv)
+	other.mustJSON(http.MethodPost, "/api/invites/"+inv.Token+"/accept", nil, http.StatusOK, nil)
+}
+
+// history lists a session's runs.
+func (c *client) history(sessionID, query string) (list []result, next string) {
+	c.t.Helper()
+	var out struct {
+		Executions []result `json:"executions"`
+		NextBefore string   `json:"nextBefore"`
+	}
+	c.mustJSON(http.MethodGet, "/api/sessions/"+sessionID+"/executions"+query, nil, http.StatusOK, &out)
+	return out.Executions, out.NextBefore
+}
+
+// waitStatus polls a run's record until its status is one of want.
+func (c *client) waitStatus(id string, want ...string) result {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var r result
+	for time.Now().Before(deadline) {
+		c.mustJSON(http.MethodGet, "/api/executions/"+id, nil, http.StatusOK, &r)
+		for _, w := range want {
+			if r.Status == w {
+				return r
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("run %s: status %q, want one of %v", id, r.Status, want)
+	return r
+}
+
+// asyncExecute posts a run in the background; its outcome arrives on the channel.
+type asyncResult struct {
+	status int
+	header http.Header
+	body   []byte
+	err    error
+}
+
+func (c *client) asyncExecute(ctx context.Context, wg *sync.WaitGroup, req map[string]any) <-chan asyncResult {
+	ch := make(chan asyncResult, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		resp, b, err := c.do(ctx, http.MethodPost, "/api/execute", req)
+		if err != nil {
+			ch <- asyncResult{err: err}
+			return
+		}
+		ch <- asyncResult{status: resp.StatusCode, header: resp.Header, body: b}
+	}()
+	return ch
+}
+
+// ws is one WebSocket connection of a user, joined to a session.
+type ws struct {
+	t      testing.TB
+	c      *websocket.Conn
+	frames chan map[string]any
+}
+
+func (c *client) dial(sessionID string) *ws {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u := "ws" + strings.TrimPrefix(base, "http") + "/api/ws"
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: http.Header{"Origin": {base}}})
+	if err != nil {
+		c.t.Fatalf("dial %s: %v", u, err)
+	}
+	conn.SetReadLimit(8 << 20)
+	w := &ws{t: c.t, c: conn, frames: make(chan map[string]any, 1024)}
+	go func() {
+		defer close(w.frames)
+		for {
+			_, b, err := conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var m map[string]any
+			if json.Unmarshal(b, &m) == nil {
+				w.frames <- m
+			}
+		}
+	}()
+	c.t.Cleanup(func() { _ = conn.Close(websocket.StatusNormalClosure, "") })
+	w.send(map[string]any{"type": "join", "session": sessionID})
+	w.next(func(m map[string]any) bool { return m["type"] == "joined" })
+	return w
+}
+
+func (w *ws) send(m map[string]any) {
+	w.t.Helper()
+	b, _ := json.Marshal(m)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageText, b); err != nil {
+		w.t.Fatalf("websocket write: %v", err)
+	}
+}
+
+// next returns the first frame matching, skipping others (presence and the like).
+func (w *ws) next(match func(map[string]any) bool) map[string]any {
+	w.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case m, ok := <-w.frames:
+			if !ok {
+				w.t.Fatal("websocket closed while waiting for a frame")
+			}
+			if match(m) {
+				return m
+			}
+		case <-timeout:
+			w.t.Fatal("timed out waiting for a websocket frame")
+		}
+	}
+}
+
+// runFrames collects the run frames of one run until (and including) finished.
+func (w *ws) runFrames(runID string) []map[string]any {
+	w.t.Helper()
+	var out []map[string]any
+	for {
+		m := w.next(func(m map[string]any) bool { return m["type"] == "run" && m["run"] == runID || m["type"] == "error" })
+		if m["type"] == "error" {
+			w.t.Fatalf("error frame while following run %s: %v", runID, m)
+		}
+		out = append(out, m)
+		if m["event"] == "finished" {
+			return out
+		}
+	}
+}
+
+var errTimeout = errors.New("timeout")
+
+// waitFor polls cond until it is true or 30 s pass.
+func waitFor(cond func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errTimeout
+}
