@@ -169,6 +169,22 @@ describe("two people in one session", () => {
     await pat.getByRole("log", { name: "Chat messages" }).getByText("ready when you are").waitFor();
   });
 
+  test("someone without access asks, the owner accepts, and they can open it", async () => {
+    const eve = await signUp(`eve_${suffix}`);
+    await eve.goto(`${server.url}/s/${sessionId}`);
+    await eve.getByRole("heading", { name: "You don’t have access to this session" }).waitFor();
+    await eve.getByRole("button", { name: "Request access" }).click();
+    await eve.getByText("Request sent.").waitFor();
+
+    await ann.getByRole("button", { name: /^Requests \(1\)$/ }).click({ timeout: 20_000 });
+    await ann.getByRole("button", { name: "Accept as editor" }).click();
+    await ann.getByRole("button", { name: "Close" }).click();
+
+    await eve.reload();
+    await eve.locator(".cm-content").waitFor();
+    await expect.poll(() => docText(eve)).toContain("# from a phone 📱");
+  });
+
   test("no page threw an uncaught error", () => {
     expect(consoleErrors).toEqual([]);
   });

@@ -20,6 +20,7 @@ export function AccessRequestsDialog({ session, onClose }: { session: CodingSess
     const before = cache.set<AccessRequest[]>(key, (rs) => (rs ?? []).map((x) => (x.id === r.id ? { ...x, status } : x)));
     try {
       await api.answerAccessRequest(r.id, status);
+      if (session) cache.invalidate(`sessions/${session.id}/participants`);
       toast.show("success", `${r.username ?? "Request"} ${status === "accepted" ? "can now edit" : "declined"}.`);
     } catch (err) {
       cache.set(key, before ?? []);

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import { ApiError, describeError } from "../api/errors";
-import type { CodingSession, ExecutionResult, FileEntry, Language, Participant, User } from "../api/types";
+import type { AccessRequest, CodingSession, ExecutionResult, FileEntry, Language, Participant, User } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
 import { useApi } from "../app/services";
 import { useToast } from "../app/toasts";
 import { AppHeader } from "../components/AppHeader";
+import { AccessRequestsDialog } from "../components/AccessRequestsDialog";
 import { ConfirmDialog } from "../components/Dialog";
 import { SessionSettingsDialog } from "../components/SessionSettingsDialog";
 import { ShareDialog } from "../components/ShareDialog";
@@ -59,12 +60,17 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const [shortcutsOpen, setShortcutsOpen] = useState(false);
   const [sharing, setSharing] = useState(false);
   const [editingSettings, setEditingSettings] = useState(false);
+  const [answering, setAnswering] = useState(false);
   const [mobilePanel, setMobilePanel] = useState<MobilePanel>("editor");
   const [removing, setRemoving] = useState<{ userId: string; username: string } | null>(null);
   const editorPanelId = useId();
 
   const history = useQuery<ExecutionResult[]>(joined ? `sessions/${sessionId}/executions` : null, () => api.listExecutions(sessionId));
   const members = useQuery<Participant[]>(joined ? `sessions/${sessionId}/participants` : null, () => api.listParticipants(sessionId));
+  // Same key as the dialog's list; refreshed when a notification arrives.
+  const requests = useQuery<AccessRequest[]>(joined && snapshot?.role === "owner" ? `sessions/${sessionId}/requests` : null, () =>
+    api.listAccessRequests(sessionId),
+  );
   const { loadOlderChat } = useSessionEvents(client, snapshot, sessionId, filesRef);
 
   // Open the language's default file (or the first file) once the tree is known.
@@ -225,6 +231,8 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           onStop={(id) => client?.cancelRun(id)}
           onShare={() => setSharing(true)}
           onSettings={() => setEditingSettings(true)}
+          pendingRequests={(requests.data ?? NONE).filter((r: AccessRequest) => r.status === "pending").length}
+          onRequests={() => setAnswering(true)}
           onShortcuts={showShortcuts}
         />
       </AppHeader>
@@ -281,6 +289,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
       </main>
       <ShortcutsDialog open={shortcutsOpen} onClose={() => setShortcutsOpen(false)} />
       <ShareDialog session={sharing ? (session.data ?? null) : null} onClose={() => setSharing(false)} />
+      <AccessRequestsDialog session={answering ? (session.data ?? null) : null} onClose={() => setAnswering(false)} />
       <SessionSettingsDialog
         session={editingSettings ? (session.data ?? null) : null}
         onClose={() => setEditingSettings(false)}

@@ -20,6 +20,9 @@ interface ToolbarProps {
   onStop: (runId: string) => void;
   onShare: () => void;
   onSettings: () => void;
+  /** Pending access requests (owner only). */
+  pendingRequests: number;
+  onRequests: () => void;
   onShortcuts: () => void;
 }
 
@@ -75,6 +78,11 @@ export function PlaygroundToolbar(p: ToolbarProps) {
           <button type="button" className="button secondary small" onClick={p.onSettings}>
             Settings
           </button>
+          {p.pendingRequests > 0 && (
+            <button type="button" className="button small" onClick={p.onRequests}>
+              Requests ({p.pendingRequests})
+            </button>
+          )}
         </>
       )}
       <button type="button" className="icon-button" aria-label="Keyboard shortcuts" onClick={p.onShortcuts}>

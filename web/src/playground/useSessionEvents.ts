@@ -51,6 +51,8 @@ export function useSessionEvents(
     if (!client) return;
     const offNotification = client.onNotification((n) => {
       cache.invalidate("notifications/");
+      // It may be a request to join this session.
+      cache.invalidate(`sessions/${sessionId}/requests`);
       toast.show("info", n.title || n.body || "New notification");
     });
     const offDiscarded = client.onEditsDiscarded((file, text) => {
