@@ -90,7 +90,14 @@ export function NotificationsMenu() {
                 <li key={n.id} className={n.isRead ? "" : "unread"}>
                   <div>
                     {n.sessionId ? (
-                      <Link href={`/s/${encodeURIComponent(n.sessionId)}`} onClick={() => setOpen(false)}>
+                      <Link
+                        href={`/s/${encodeURIComponent(n.sessionId)}`}
+                        onClick={() => {
+                          setOpen(false);
+                          // Following a notification reads it.
+                          if (!n.isRead) void act(() => api.markRead(n.id), (ns) => ns.map((x) => (x.id === n.id ? { ...x, isRead: true } : x)));
+                        }}
+                      >
                         {n.title || n.kind}
                       </Link>
                     ) : (
