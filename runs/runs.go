@@ -214,12 +214,22 @@ func (s *Service) Get(ctx context.Context, u *codebuddy.User, id string) (*codeb
 	if !s.visible(ctx, u, e) {
 		return nil, codebuddy.Errorf(codebuddy.ENOTFOUND, "execution not found")
 	}
-	if e.FinishedAt == nil {
-		if _, ok := s.o.Queue.Lookup(id); ok {
-			e.Status = "running"
+	s.liveStatus(e)
+	return e, nil
+}
+
+// liveStatus replaces the stored status of an unfinished run (written once, as
+// "queued") by where the queue has it: a client polling a run must see it wait
+// and then start.
+func (s *Service) liveStatus(e *codebuddy.Execution) {
+	if e.FinishedAt != nil {
+		return
+	}
+	if run, ok := s.o.Queue.Lookup(e.ID); ok {
+		if st := run.State(); st != runner.StateFinished {
+			e.Status = string(st)
 		}
 	}
-	return e, nil
 }
 
 // Cancel stops a queued or running run: its starter or the session's owner may.
@@ -271,7 +281,14 @@ func (s *Service) History(ctx context.Context, u *codebuddy.User, sessionID, bef
 	if _, _, err := s.o.Workspace.Access(ctx, u, sessionID); err != nil {
 		return nil, err
 	}
-	return s.o.Store.Executions(ctx, sessionID, before, limit)
+	list, err := s.o.Store.Executions(ctx, sessionID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range list {
+		s.liveStatus(e)
+	}
+	return list, nil
 }
 
 func mapError(err error) error {
