@@ -330,6 +330,9 @@ type ws struct {
 	t      testing.TB
 	c      *websocket.Conn
 	frames chan map[string]any
+	// pending holds frames read while waiting for another, so that waiting
+	// for an error frame does not lose a run's events that came first.
+	pending []map[string]any
 }
 
 func (c *client) dial(sessionID string) *ws {
@@ -372,9 +375,15 @@ func (w *ws) send(m map[string]any) {
 	}
 }
 
-// next returns the first frame matching, skipping others (presence and the like).
+// next returns the first frame matching, oldest first; others stay pending.
 func (w *ws) next(match func(map[string]any) bool) map[string]any {
 	w.t.Helper()
+	for i, m := range w.pending {
+		if match(m) {
+			w.pending = append(w.pending[:i], w.pending[i+1:]...)
+			return m
+		}
+	}
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
@@ -385,6 +394,7 @@ func (w *ws) next(match func(map[string]any) bool) map[string]any {
 			if match(m) {
 				return m
 			}
+			w.pending = append(w.pending, m)
 		case <-timeout:
 			w.t.Fatal("timed out waiting for a websocket frame")
 		}
@@ -396,10 +406,7 @@ func (w *ws) runFrames(runID string) []map[string]any {
 	w.t.Helper()
 	var out []map[string]any
 	for {
-		m := w.next(func(m map[string]any) bool { return m["type"] == "run" && m["run"] == runID || m["type"] == "error" })
-		if m["type"] == "error" {
-			w.t.Fatalf("error frame while following run %s: %v", runID, m)
-		}
+		m := w.next(func(m map[string]any) bool { return m["type"] == "run" && m["run"] == runID })
 		out = append(out, m)
 		if m["event"] == "finished" {
 			return out
