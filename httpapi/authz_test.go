@@ -111,16 +111,16 @@ type authzCall struct {
 // fresh is a new session of the cell's kind, for calls that change who is in it.
 func (c *authzCall) fresh() wsSession { return c.w.session(c.t, c.kind, false) }
 
-// want is what each actor gets: participants the same on every kind (except a
+// authzWant is what each actor gets: participants the same on every kind (except a
 // viewer where visitors edit), the outsider per kind (private, public with viewer
 // visitors, public with editor visitors).
 // Anonymous callers always get 401.
-type want struct {
+type authzWant struct {
 	owner, editor, viewer int
 	outsider              [3]int
 }
 
-func (w want) of(actor, kind string) int {
+func (w authzWant) of(actor, kind string) int {
 	switch actor {
 	case actorOwner:
 		return w.owner
@@ -143,12 +143,12 @@ func (w want) of(actor, kind string) int {
 }
 
 const (
-	s200 = http.StatusOK
-	s201 = http.StatusCreated
-	s204 = http.StatusNoContent
-	s403 = http.StatusForbidden
-	s404 = http.StatusNotFound
-	s409 = http.StatusConflict
+	wsOK        = http.StatusOK
+	wsCreated   = http.StatusCreated
+	wsNoContent = http.StatusNoContent
+	wsForbidden = http.StatusForbidden
+	wsNotFound  = http.StatusNotFound
+	wsConflict  = http.StatusConflict
 )
 
 // TestAuthorizationMatrix sends every session-scoped endpoint as every kind of
@@ -158,45 +158,45 @@ func TestAuthorizationMatrix(t *testing.T) {
 		name   string
 		method string
 		prep   func(c *authzCall) (path string, body any)
-		want   want
+		want   authzWant
 	}{
 		{"get session", "GET", func(c *authzCall) (string, any) { return "/api/sessions/" + c.s.ID, nil },
-			want{s200, s200, s200, [3]int{s404, s200, s200}}},
+			authzWant{wsOK, wsOK, wsOK, [3]int{wsNotFound, wsOK, wsOK}}},
 		{"patch session", "PATCH", func(c *authzCall) (string, any) {
 			return "/api/sessions/" + c.s.ID, map[string]any{"name": c.s.Name}
-		}, want{s200, s403, s403, [3]int{s404, s403, s403}}},
+		}, authzWant{wsOK, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 		{"delete session", "DELETE", func(c *authzCall) (string, any) { return "/api/sessions/" + c.fresh().ID, nil },
-			want{s204, s403, s403, [3]int{s404, s403, s403}}},
+			authzWant{wsNoContent, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 
 		{"list participants", "GET", func(c *authzCall) (string, any) { return "/api/sessions/" + c.s.ID + "/participants", nil },
-			want{s200, s200, s200, [3]int{s404, s200, s200}}},
+			authzWant{wsOK, wsOK, wsOK, [3]int{wsNotFound, wsOK, wsOK}}},
 		{"set participant role", "PATCH", func(c *authzCall) (string, any) {
 			u := c.w.stranger(c.t)
 			if err := c.w.env.DB.SetRole(context.Background(), c.s.ID, u.ID, codebuddy.RoleViewer); err != nil {
 				c.t.Fatal(err)
 			}
 			return "/api/sessions/" + c.s.ID + "/participants/" + u.ID, map[string]any{"role": "editor"}
-		}, want{s204, s403, s403, [3]int{s404, s403, s403}}},
+		}, authzWant{wsNoContent, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 		{"remove another participant", "DELETE", func(c *authzCall) (string, any) {
 			u := c.w.stranger(c.t)
 			if err := c.w.env.DB.SetRole(context.Background(), c.s.ID, u.ID, codebuddy.RoleEditor); err != nil {
 				c.t.Fatal(err)
 			}
 			return "/api/sessions/" + c.s.ID + "/participants/" + u.ID, nil
-		}, want{s204, s403, s403, [3]int{s404, s403, s403}}},
+		}, authzWant{wsNoContent, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 
 		{"create invite", "POST", func(c *authzCall) (string, any) {
 			return "/api/sessions/" + c.s.ID + "/invites", map[string]any{"role": "editor", "maxUses": 1}
-		}, want{s201, s403, s403, [3]int{s404, s403, s403}}},
+		}, authzWant{wsCreated, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 		{"list invites", "GET", func(c *authzCall) (string, any) { return "/api/sessions/" + c.s.ID + "/invites", nil },
-			want{s200, s403, s403, [3]int{s404, s403, s403}}},
+			authzWant{wsOK, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 		{"revoke invite", "DELETE", func(c *authzCall) (string, any) {
 			inv, _, err := c.w.env.WS.CreateInvite(context.Background(), c.w.users[actorOwner].User, c.s.ID, codebuddy.RoleViewer, 0, nil)
 			if err != nil {
 				c.t.Fatal(err)
 			}
 			return "/api/sessions/" + c.s.ID + "/invites/" + inv.ID, nil
-		}, want{s204, s403, s403, [3]int{s404, s403, s403}}},
+		}, authzWant{wsNoContent, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 		// The link is the way into a private session: whoever holds it may use it.
 		{"accept invite", "POST", func(c *authzCall) (string, any) {
 			s := c.fresh()
@@ -205,15 +205,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 				c.t.Fatal(err)
 			}
 			return "/api/invites/" + token + "/accept", nil
-		}, want{s200, s200, s200, [3]int{s200, s200, s200}}},
+		}, authzWant{wsOK, wsOK, wsOK, [3]int{wsOK, wsOK, wsOK}}},
 
 		// Asking for access is what an outsider of a private session may do; those
 		// who already edit (owner, editor, editor visitors) have nothing to ask for.
 		{"request access", "POST", func(c *authzCall) (string, any) {
 			return "/api/sessions/" + c.fresh().ID + "/requests", map[string]any{"message": "please"}
-		}, want{s409, s409, s201, [3]int{s201, s201, s409}}},
+		}, authzWant{wsConflict, wsConflict, wsCreated, [3]int{wsCreated, wsCreated, wsConflict}}},
 		{"list requests", "GET", func(c *authzCall) (string, any) { return "/api/sessions/" + c.s.ID + "/requests?status=all", nil },
-			want{s200, s403, s403, [3]int{s404, s403, s403}}},
+			authzWant{wsOK, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 		{"decide request", "PATCH", func(c *authzCall) (string, any) {
 			// Through the store: on a public session with editor visitors the request
 			// would be refused now, but one made while it was private is still pending.
@@ -222,36 +222,36 @@ func TestAuthorizationMatrix(t *testing.T) {
 				c.t.Fatal(err)
 			}
 			return "/api/requests/" + r.ID, map[string]any{"status": "rejected"}
-		}, want{s200, s403, s403, [3]int{s404, s403, s403}}},
+		}, authzWant{wsOK, wsForbidden, wsForbidden, [3]int{wsNotFound, wsForbidden, wsForbidden}}},
 
 		{"list files", "GET", func(c *authzCall) (string, any) { return "/api/sessions/" + c.s.ID + "/files", nil },
-			want{s200, s200, s200, [3]int{s404, s200, s200}}},
+			authzWant{wsOK, wsOK, wsOK, [3]int{wsNotFound, wsOK, wsOK}}},
 		{"create file", "POST", func(c *authzCall) (string, any) {
 			c.w.seq++
 			return "/api/sessions/" + c.s.ID + "/files", map[string]any{"name": fmt.Sprintf("new%d.py", c.w.seq), "content": "x"}
-		}, want{s201, s201, s403, [3]int{s404, s403, s201}}},
+		}, authzWant{wsCreated, wsCreated, wsForbidden, [3]int{wsNotFound, wsForbidden, wsCreated}}},
 		{"create folder", "POST", func(c *authzCall) (string, any) {
 			c.w.seq++
 			return "/api/sessions/" + c.s.ID + "/folders", map[string]any{"name": fmt.Sprintf("dir%d", c.w.seq)}
-		}, want{s201, s201, s403, [3]int{s404, s403, s201}}},
+		}, authzWant{wsCreated, wsCreated, wsForbidden, [3]int{wsNotFound, wsForbidden, wsCreated}}},
 		{"get file", "GET", func(c *authzCall) (string, any) { return "/api/files/" + c.w.file(c.t, c.s.ID).ID, nil },
-			want{s200, s200, s200, [3]int{s404, s200, s200}}},
+			authzWant{wsOK, wsOK, wsOK, [3]int{wsNotFound, wsOK, wsOK}}},
 		{"rename file", "PATCH", func(c *authzCall) (string, any) {
 			f := c.w.file(c.t, c.s.ID)
 			return "/api/files/" + f.ID, map[string]any{"name": "renamed-" + f.Name}
-		}, want{s200, s200, s403, [3]int{s404, s403, s200}}},
+		}, authzWant{wsOK, wsOK, wsForbidden, [3]int{wsNotFound, wsForbidden, wsOK}}},
 		{"replace file content", "PATCH", func(c *authzCall) (string, any) {
 			return "/api/files/" + c.w.file(c.t, c.s.ID).ID, map[string]any{"content": "y = 2\n", "baseVersion": 0}
-		}, want{s200, s200, s403, [3]int{s404, s403, s200}}},
+		}, authzWant{wsOK, wsOK, wsForbidden, [3]int{wsNotFound, wsForbidden, wsOK}}},
 		{"delete file", "DELETE", func(c *authzCall) (string, any) { return "/api/files/" + c.w.file(c.t, c.s.ID).ID, nil },
-			want{s204, s204, s403, [3]int{s404, s403, s204}}},
+			authzWant{wsNoContent, wsNoContent, wsForbidden, [3]int{wsNotFound, wsForbidden, wsNoContent}}},
 
 		{"list messages", "GET", func(c *authzCall) (string, any) { return "/api/sessions/" + c.s.ID + "/messages", nil },
-			want{s200, s200, s200, [3]int{s404, s200, s200}}},
+			authzWant{wsOK, wsOK, wsOK, [3]int{wsNotFound, wsOK, wsOK}}},
 		// Chat is conversation, not a change: viewers and viewer visitors post too.
 		{"post message", "POST", func(c *authzCall) (string, any) {
 			return "/api/sessions/" + c.s.ID + "/messages", map[string]any{"content": "hello"}
-		}, want{s201, s201, s201, [3]int{s404, s201, s201}}},
+		}, authzWant{wsCreated, wsCreated, wsCreated, [3]int{wsNotFound, wsCreated, wsCreated}}},
 	}
 
 	wsForEach(t, func(t *testing.T, env *wsEnv) {
@@ -291,15 +291,15 @@ func TestAuthorizationUserScoped(t *testing.T) {
 			prep         func(u wsUser) (string, any)
 			want         int
 		}{
-			{"list sessions", "GET", func(wsUser) (string, any) { return "/api/sessions?scope=all", nil }, s200},
+			{"list sessions", "GET", func(wsUser) (string, any) { return "/api/sessions?scope=all", nil }, wsOK},
 			{"create session", "POST", func(wsUser) (string, any) {
 				return "/api/sessions", map[string]any{"name": "mine", "language": "javascript"}
-			}, s201},
-			{"list notifications", "GET", func(wsUser) (string, any) { return "/api/notifications", nil }, s200},
-			{"unread count", "GET", func(wsUser) (string, any) { return "/api/notifications/unread-count", nil }, s200},
-			{"mark read", "PATCH", func(u wsUser) (string, any) { return "/api/notifications/" + note(w.users[actorOwner]) + "/read", nil }, s204},
-			{"mark all read", "PATCH", func(wsUser) (string, any) { return "/api/notifications/read-all", nil }, s204},
-			{"delete notification", "DELETE", func(u wsUser) (string, any) { return "/api/notifications/" + note(w.users[actorOwner]), nil }, s204},
+			}, wsCreated},
+			{"list notifications", "GET", func(wsUser) (string, any) { return "/api/notifications", nil }, wsOK},
+			{"unread count", "GET", func(wsUser) (string, any) { return "/api/notifications/unread-count", nil }, wsOK},
+			{"mark read", "PATCH", func(u wsUser) (string, any) { return "/api/notifications/" + note(w.users[actorOwner]) + "/read", nil }, wsNoContent},
+			{"mark all read", "PATCH", func(wsUser) (string, any) { return "/api/notifications/read-all", nil }, wsNoContent},
+			{"delete notification", "DELETE", func(u wsUser) (string, any) { return "/api/notifications/" + note(w.users[actorOwner]), nil }, wsNoContent},
 		}
 		for _, row := range rows {
 			for _, actor := range []string{actorOwner, actorOutsider, actorAnonymous} {
@@ -311,7 +311,7 @@ func TestAuthorizationUserScoped(t *testing.T) {
 					want = http.StatusUnauthorized
 				case actor == actorOutsider && (row.name == "mark read" || row.name == "delete notification"):
 					// The notification is the owner's: to anyone else it does not exist.
-					want = s404
+					want = wsNotFound
 				}
 				if status, raw := env.Do(u, row.method, path, body); status != want {
 					t.Errorf("%s as %s: %d %s, want %d", row.name, actor, status, wsTrim(raw), want)
@@ -323,7 +323,7 @@ func TestAuthorizationUserScoped(t *testing.T) {
 		var list struct {
 			Sessions []wsSession `json:"sessions"`
 		}
-		env.JSON(w.users[actorOutsider], "GET", "/api/sessions?scope=all&limit=100", nil, s200, &list)
+		env.JSON(w.users[actorOutsider], "GET", "/api/sessions?scope=all&limit=100", nil, wsOK, &list)
 		seen := map[string]bool{}
 		for _, s := range list.Sessions {
 			seen[s.ID] = true
@@ -363,7 +363,7 @@ func TestPrivateSessionDoesNotLeak(t *testing.T) {
 			st1, b1 := env.Do(w.users[actorOutsider], p.method, p.real, body)
 			st2, b2 := env.Do(w.users[actorOutsider], p.method, p.fake, body)
 			clean := func(b []byte) string { return requestID.ReplaceAllString(string(b), "") }
-			if st1 != s404 || st1 != st2 || clean(b1) != clean(b2) {
+			if st1 != wsNotFound || st1 != st2 || clean(b1) != clean(b2) {
 				t.Errorf("%s %s: %d %s; a missing id gives %d %s: they must match", p.method, p.real, st1, b1, st2, b2)
 			}
 		}
@@ -430,7 +430,7 @@ func TestReportedRole(t *testing.T) {
 			{actorViewer, kindPublicViewer, "viewer"},
 		} {
 			var s wsSession
-			env.JSON(w.users[c.actor], "GET", "/api/sessions/"+w.sessions[c.kind].ID, nil, s200, &s)
+			env.JSON(w.users[c.actor], "GET", "/api/sessions/"+w.sessions[c.kind].ID, nil, wsOK, &s)
 			if s.Role != c.role {
 				t.Errorf("%s on %s sees role %q, want %q", c.actor, c.kind, s.Role, c.role)
 			}

@@ -18,19 +18,19 @@ func TestSessionCreateAndValidation(t *testing.T) {
 	wsForEach(t, func(t *testing.T, env *wsEnv) {
 		alice := env.User("alice")
 		var s wsSession
-		env.JSON(alice, "POST", "/api/sessions", map[string]any{"name": "  Hello  ", "language": "python"}, s201, &s)
+		env.JSON(alice, "POST", "/api/sessions", map[string]any{"name": "  Hello  ", "language": "python"}, wsCreated, &s)
 		if s.Name != "Hello" || s.Language != "python" || s.IsPublic || s.VisitorRole != "viewer" || s.OwnerID != alice.ID || s.Role != "owner" {
 			t.Fatalf("created %+v: want trimmed name, private, viewer visitors, owned by the caller", s)
 		}
 		var files struct {
 			Files []wsFile `json:"files"`
 		}
-		env.JSON(alice, "GET", "/api/sessions/"+s.ID+"/files", nil, s200, &files)
+		env.JSON(alice, "GET", "/api/sessions/"+s.ID+"/files", nil, wsOK, &files)
 		if len(files.Files) != 1 || files.Files[0].Path != "main.py" || files.Files[0].Content != nil {
 			t.Fatalf("starter files %+v: want main.py, no content in the listing", files.Files)
 		}
 		var f wsFile
-		env.JSON(alice, "GET", "/api/files/"+files.Files[0].ID, nil, s200, &f)
+		env.JSON(alice, "GET", "/api/files/"+files.Files[0].ID, nil, wsOK, &f)
 		if f.Content == nil || *f.Content != "print(\"Hello, World!\")\n" {
 			t.Fatalf("starter content %+v", f)
 		}
@@ -68,9 +68,9 @@ func TestSessionCreateAndValidation(t *testing.T) {
 			}
 		}
 		// 100 characters (of two bytes each) is the longest name.
-		env.JSON(alice, "PATCH", "/api/sessions/"+s.ID, map[string]any{"name": strings.Repeat("é", 100)}, s200, nil)
+		env.JSON(alice, "PATCH", "/api/sessions/"+s.ID, map[string]any{"name": strings.Repeat("é", 100)}, wsOK, nil)
 		var got wsSession
-		env.JSON(alice, "PATCH", "/api/sessions/"+s.ID, map[string]any{"language": "javascript", "isPublic": true, "visitorRole": "editor"}, s200, &got)
+		env.JSON(alice, "PATCH", "/api/sessions/"+s.ID, map[string]any{"language": "javascript", "isPublic": true, "visitorRole": "editor"}, wsOK, &got)
 		if got.Language != "javascript" || !got.IsPublic || got.VisitorRole != "editor" || got.Name != strings.Repeat("é", 100) {
 			t.Fatalf("after patch %+v: only the given fields change", got)
 		}
@@ -94,7 +94,7 @@ func TestSessionListing(t *testing.T) {
 				Sessions   []wsSession `json:"sessions"`
 				NextOffset *int        `json:"nextOffset"`
 			}
-			env.JSON(alice, "GET", "/api/sessions"+query, nil, s200, &out)
+			env.JSON(alice, "GET", "/api/sessions"+query, nil, wsOK, &out)
 			var names []string
 			for _, s := range out.Sessions {
 				names = append(names, s.Name)
@@ -162,7 +162,7 @@ func TestParticipantRules(t *testing.T) {
 				Online   *bool  `json:"online"`
 			} `json:"participants"`
 		}
-		env.JSON(vw, "GET", "/api/sessions/"+s.ID+"/participants", nil, s200, &ps)
+		env.JSON(vw, "GET", "/api/sessions/"+s.ID+"/participants", nil, wsOK, &ps)
 		var got []string
 		for _, p := range ps.Participants {
 			if p.Online == nil {
@@ -174,31 +174,31 @@ func TestParticipantRules(t *testing.T) {
 			t.Fatalf("participants %v", got)
 		}
 
-		env.Problem(owner, "PATCH", base+owner.ID, map[string]any{"role": "viewer"}, s409, "")
-		env.Problem(owner, "DELETE", base+owner.ID, nil, s409, "")
-		env.Problem(ed, "DELETE", base+owner.ID, nil, s409, "")
+		env.Problem(owner, "PATCH", base+owner.ID, map[string]any{"role": "viewer"}, wsConflict, "")
+		env.Problem(owner, "DELETE", base+owner.ID, nil, wsConflict, "")
+		env.Problem(ed, "DELETE", base+owner.ID, nil, wsConflict, "")
 		env.Problem(owner, "PATCH", base+vw.ID, map[string]any{"role": "owner"}, http.StatusUnprocessableEntity, "role")
 		env.Problem(owner, "PATCH", base+vw.ID, map[string]any{}, http.StatusUnprocessableEntity, "role")
 		stranger := env.User("stranger")
-		env.Problem(owner, "PATCH", base+stranger.ID, map[string]any{"role": "editor"}, s404, "")
-		env.Problem(owner, "DELETE", base+stranger.ID, nil, s404, "")
+		env.Problem(owner, "PATCH", base+stranger.ID, map[string]any{"role": "editor"}, wsNotFound, "")
+		env.Problem(owner, "DELETE", base+stranger.ID, nil, wsNotFound, "")
 
 		// Promote, then demote: the role follows.
-		env.JSON(owner, "PATCH", base+vw.ID, map[string]any{"role": "editor"}, s204, nil)
+		env.JSON(owner, "PATCH", base+vw.ID, map[string]any{"role": "editor"}, wsNoContent, nil)
 		var me wsSession
-		env.JSON(vw, "GET", "/api/sessions/"+s.ID, nil, s200, &me)
+		env.JSON(vw, "GET", "/api/sessions/"+s.ID, nil, wsOK, &me)
 		if me.Role != "editor" {
 			t.Fatalf("promoted viewer's role %q", me.Role)
 		}
-		env.JSON(owner, "PATCH", base+vw.ID, map[string]any{"role": "viewer"}, s204, nil)
-		env.Problem(vw, "POST", "/api/sessions/"+s.ID+"/files", map[string]any{"name": "x.py"}, s403, "")
+		env.JSON(owner, "PATCH", base+vw.ID, map[string]any{"role": "viewer"}, wsNoContent, nil)
+		env.Problem(vw, "POST", "/api/sessions/"+s.ID+"/files", map[string]any{"name": "x.py"}, wsForbidden, "")
 
 		// A participant leaves; the private session is then invisible to them.
-		env.JSON(vw, "DELETE", base+vw.ID, nil, s204, nil)
-		env.Problem(vw, "GET", "/api/sessions/"+s.ID, nil, s404, "")
+		env.JSON(vw, "DELETE", base+vw.ID, nil, wsNoContent, nil)
+		env.Problem(vw, "GET", "/api/sessions/"+s.ID, nil, wsNotFound, "")
 		// The owner removes the editor.
-		env.JSON(owner, "DELETE", base+ed.ID, nil, s204, nil)
-		env.Problem(ed, "GET", "/api/sessions/"+s.ID+"/files", nil, s404, "")
+		env.JSON(owner, "DELETE", base+ed.ID, nil, wsNoContent, nil)
+		env.Problem(ed, "GET", "/api/sessions/"+s.ID+"/files", nil, wsNotFound, "")
 	})
 }
 
@@ -236,7 +236,7 @@ func TestInviteRules(t *testing.T) {
 			URL   string `json:"url"`
 		}
 		var once inviteOut
-		env.JSON(owner, "POST", path, map[string]any{"role": "editor", "maxUses": 1, "expiresInHours": 2}, s201, &once)
+		env.JSON(owner, "POST", path, map[string]any{"role": "editor", "maxUses": 1, "expiresInHours": 2}, wsCreated, &once)
 		if once.Token == "" || !strings.HasSuffix(once.URL, "/invite/"+once.Token) || once.Invite.ExpiresAt == nil || *once.Invite.MaxUses != 1 {
 			t.Fatalf("invite %+v", once)
 		}
@@ -246,40 +246,40 @@ func TestInviteRules(t *testing.T) {
 		}
 		u1, u2 := env.User("first"), env.User("second")
 		var a accepted
-		env.JSON(u1, "POST", "/api/invites/"+once.Token+"/accept", nil, s200, &a)
+		env.JSON(u1, "POST", "/api/invites/"+once.Token+"/accept", nil, wsOK, &a)
 		if a.Role != "editor" || a.Session.ID != s.ID {
 			t.Fatalf("accept %+v", a)
 		}
 		// Used up.
-		env.Problem(u2, "POST", "/api/invites/"+once.Token+"/accept", nil, s404, "")
-		env.Problem(u2, "GET", "/api/sessions/"+s.ID, nil, s404, "")
+		env.Problem(u2, "POST", "/api/invites/"+once.Token+"/accept", nil, wsNotFound, "")
+		env.Problem(u2, "GET", "/api/sessions/"+s.ID, nil, wsNotFound, "")
 		// Opening it again as the one who used it is harmless.
-		env.JSON(u1, "POST", "/api/invites/"+once.Token+"/accept", nil, s200, &a)
+		env.JSON(u1, "POST", "/api/invites/"+once.Token+"/accept", nil, wsOK, &a)
 
 		// Accepting never lowers a role: an editor opening a viewer link stays editor.
 		var viewerLink inviteOut
-		env.JSON(owner, "POST", path, map[string]any{"role": "viewer"}, s201, &viewerLink)
-		env.JSON(ed, "POST", "/api/invites/"+viewerLink.Token+"/accept", nil, s200, &a)
+		env.JSON(owner, "POST", path, map[string]any{"role": "viewer"}, wsCreated, &viewerLink)
+		env.JSON(ed, "POST", "/api/invites/"+viewerLink.Token+"/accept", nil, wsOK, &a)
 		if a.Role != "editor" {
 			t.Fatalf("editor accepting a viewer link has role %q", a.Role)
 		}
-		env.JSON(owner, "POST", "/api/invites/"+viewerLink.Token+"/accept", nil, s200, &a)
+		env.JSON(owner, "POST", "/api/invites/"+viewerLink.Token+"/accept", nil, wsOK, &a)
 		if a.Role != "owner" {
 			t.Fatalf("owner accepting own link has role %q", a.Role)
 		}
 
 		// Expiry: after two hours the link is dead.
 		env.Advance(2*time.Hour + time.Second)
-		env.Problem(u2, "POST", "/api/invites/"+once.Token+"/accept", nil, s404, "")
+		env.Problem(u2, "POST", "/api/invites/"+once.Token+"/accept", nil, wsNotFound, "")
 		var expiring inviteOut
-		env.JSON(owner, "POST", path, map[string]any{"role": "viewer", "expiresInHours": 1}, s201, &expiring)
+		env.JSON(owner, "POST", path, map[string]any{"role": "viewer", "expiresInHours": 1}, wsCreated, &expiring)
 		env.Advance(time.Hour)
-		env.Problem(u2, "POST", "/api/invites/"+expiring.Token+"/accept", nil, s404, "")
+		env.Problem(u2, "POST", "/api/invites/"+expiring.Token+"/accept", nil, wsNotFound, "")
 
 		// Revocation.
-		env.JSON(owner, "DELETE", path+"/"+viewerLink.Invite.ID, nil, s204, nil)
-		env.Problem(owner, "DELETE", path+"/"+viewerLink.Invite.ID, nil, s404, "")
-		env.Problem(u2, "POST", "/api/invites/"+viewerLink.Token+"/accept", nil, s404, "")
+		env.JSON(owner, "DELETE", path+"/"+viewerLink.Invite.ID, nil, wsNoContent, nil)
+		env.Problem(owner, "DELETE", path+"/"+viewerLink.Invite.ID, nil, wsNotFound, "")
+		env.Problem(u2, "POST", "/api/invites/"+viewerLink.Token+"/accept", nil, wsNotFound, "")
 		var list struct {
 			Invites []struct {
 				ID      string `json:"id"`
@@ -287,7 +287,7 @@ func TestInviteRules(t *testing.T) {
 				Revoked bool   `json:"revoked"`
 			} `json:"invites"`
 		}
-		env.JSON(owner, "GET", path, nil, s200, &list)
+		env.JSON(owner, "GET", path, nil, wsOK, &list)
 		byID := map[string]int{}
 		for i, inv := range list.Invites {
 			byID[inv.ID] = i
@@ -297,7 +297,7 @@ func TestInviteRules(t *testing.T) {
 			t.Fatalf("invites %+v", list.Invites)
 		}
 		// Tokens that are not invites at all.
-		env.Problem(u2, "POST", "/api/invites/nonsense/accept", nil, s404, "")
+		env.Problem(u2, "POST", "/api/invites/nonsense/accept", nil, wsNotFound, "")
 		env.Problem(u2, "POST", "/api/invites/inv_"+strings.Repeat("a", 200)+"/accept", nil, http.StatusUnprocessableEntity, "token")
 	})
 }
@@ -316,7 +316,7 @@ func (e *wsEnv) notifications(u wsUser, query string) []wsNotification {
 	var out struct {
 		Notifications []wsNotification `json:"notifications"`
 	}
-	e.JSON(u, "GET", "/api/notifications"+query, nil, s200, &out)
+	e.JSON(u, "GET", "/api/notifications"+query, nil, wsOK, &out)
 	return out.Notifications
 }
 
@@ -325,7 +325,7 @@ func (e *wsEnv) unread(u wsUser) int {
 	var out struct {
 		Count int `json:"count"`
 	}
-	e.JSON(u, "GET", "/api/notifications/unread-count", nil, s200, &out)
+	e.JSON(u, "GET", "/api/notifications/unread-count", nil, wsOK, &out)
 	return out.Count
 }
 
@@ -342,17 +342,17 @@ func TestAccessRequestFlow(t *testing.T) {
 			Username string `json:"username"`
 			Message  string `json:"message"`
 		}
-		env.JSON(asker, "POST", reqs, map[string]any{"message": "I'm on the team"}, s201, &r)
+		env.JSON(asker, "POST", reqs, map[string]any{"message": "I'm on the team"}, wsCreated, &r)
 		if r.Status != "pending" || r.Username != "asker" || r.Message != "I'm on the team" {
 			t.Fatalf("request %+v", r)
 		}
 		// One pending request per user and session.
-		env.Problem(asker, "POST", reqs, map[string]any{}, s409, "")
+		env.Problem(asker, "POST", reqs, map[string]any{}, wsConflict, "")
 		var r2 struct {
 			ID string `json:"id"`
 		}
-		env.JSON(other, "POST", reqs, nil, s201, &r2)
-		env.Problem(asker, "POST", "/api/sessions/0190d1c4-0000-7000-8000-000000000000/requests", nil, s404, "")
+		env.JSON(other, "POST", reqs, nil, wsCreated, &r2)
+		env.Problem(asker, "POST", "/api/sessions/0190d1c4-0000-7000-8000-000000000000/requests", nil, wsNotFound, "")
 
 		// The owner is told, with the message and the session.
 		ns := env.notifications(owner, "")
@@ -367,35 +367,35 @@ func TestAccessRequestFlow(t *testing.T) {
 				Status string `json:"status"`
 			} `json:"requests"`
 		}
-		env.JSON(owner, "GET", reqs, nil, s200, &list)
+		env.JSON(owner, "GET", reqs, nil, wsOK, &list)
 		if len(list.Requests) != 2 {
 			t.Fatalf("pending requests %+v", list)
 		}
 		env.Problem(owner, "GET", reqs+"?status=maybe", nil, http.StatusUnprocessableEntity, "status")
 		env.Problem(owner, "PATCH", "/api/requests/"+r.ID, map[string]any{"status": "pending"}, http.StatusUnprocessableEntity, "status")
 		env.Problem(owner, "PATCH", "/api/requests/"+r.ID, map[string]any{}, http.StatusUnprocessableEntity, "status")
-		env.Problem(asker, "PATCH", "/api/requests/"+r.ID, map[string]any{"status": "accepted"}, s404, "")
+		env.Problem(asker, "PATCH", "/api/requests/"+r.ID, map[string]any{"status": "accepted"}, wsNotFound, "")
 
 		var decided struct {
 			Status    string     `json:"status"`
 			DecidedAt *time.Time `json:"decidedAt"`
 		}
-		env.JSON(owner, "PATCH", "/api/requests/"+r.ID, map[string]any{"status": "accepted"}, s200, &decided)
+		env.JSON(owner, "PATCH", "/api/requests/"+r.ID, map[string]any{"status": "accepted"}, wsOK, &decided)
 		if decided.Status != "accepted" || decided.DecidedAt == nil {
 			t.Fatalf("decided %+v", decided)
 		}
-		env.Problem(owner, "PATCH", "/api/requests/"+r.ID, map[string]any{"status": "rejected"}, s409, "")
+		env.Problem(owner, "PATCH", "/api/requests/"+r.ID, map[string]any{"status": "rejected"}, wsConflict, "")
 		// Accepting grants editor.
 		var seen wsSession
-		env.JSON(asker, "GET", "/api/sessions/"+s.ID, nil, s200, &seen)
+		env.JSON(asker, "GET", "/api/sessions/"+s.ID, nil, wsOK, &seen)
 		if seen.Role != "editor" {
 			t.Fatalf("accepted requester's role %q", seen.Role)
 		}
-		env.JSON(asker, "POST", "/api/sessions/"+s.ID+"/files", map[string]any{"name": "mine.py"}, s201, nil)
-		env.Problem(asker, "POST", reqs, nil, s409, "")
+		env.JSON(asker, "POST", "/api/sessions/"+s.ID+"/files", map[string]any{"name": "mine.py"}, wsCreated, nil)
+		env.Problem(asker, "POST", reqs, nil, wsConflict, "")
 
-		env.JSON(owner, "PATCH", "/api/requests/"+r2.ID, map[string]any{"status": "rejected"}, s200, nil)
-		env.Problem(other, "GET", "/api/sessions/"+s.ID, nil, s404, "")
+		env.JSON(owner, "PATCH", "/api/requests/"+r2.ID, map[string]any{"status": "rejected"}, wsOK, nil)
+		env.Problem(other, "GET", "/api/sessions/"+s.ID, nil, wsNotFound, "")
 		// The requesters are told the answer.
 		for u, kind := range map[wsUser]string{asker: codebuddy.NotifyAccessAccepted, other: codebuddy.NotifyAccessRejected} {
 			ns := env.notifications(u, "")
@@ -404,8 +404,8 @@ func TestAccessRequestFlow(t *testing.T) {
 			}
 		}
 		// After a rejection one may ask again.
-		env.JSON(other, "POST", reqs, nil, s201, nil)
-		env.JSON(owner, "GET", reqs+"?status=all", nil, s200, &list)
+		env.JSON(other, "POST", reqs, nil, wsCreated, nil)
+		env.JSON(owner, "GET", reqs+"?status=all", nil, wsOK, &list)
 		if len(list.Requests) != 3 {
 			t.Fatalf("all requests %+v", list)
 		}
@@ -417,15 +417,15 @@ func TestNotificationEndpoints(t *testing.T) {
 		owner := env.User("owner")
 		s := env.CreateSession(owner, "s", false, "viewer")
 		for i := range 5 {
-			env.JSON(env.User(fmt.Sprintf("asker%d", i)), "POST", "/api/sessions/"+s.ID+"/requests", nil, s201, nil)
+			env.JSON(env.User(fmt.Sprintf("asker%d", i)), "POST", "/api/sessions/"+s.ID+"/requests", nil, wsCreated, nil)
 		}
 		// An invite accepted is news too.
 		var inv struct {
 			Token string `json:"token"`
 		}
-		env.JSON(owner, "POST", "/api/sessions/"+s.ID+"/invites", map[string]any{"role": "viewer"}, s201, &inv)
+		env.JSON(owner, "POST", "/api/sessions/"+s.ID+"/invites", map[string]any{"role": "viewer"}, wsCreated, &inv)
 		joiner := env.User("joiner")
-		env.JSON(joiner, "POST", "/api/invites/"+inv.Token+"/accept", nil, s200, nil)
+		env.JSON(joiner, "POST", "/api/invites/"+inv.Token+"/accept", nil, wsOK, nil)
 
 		all := env.notifications(owner, "")
 		if len(all) != 6 || all[0].Kind != codebuddy.NotifyInviteAccepted || env.unread(owner) != 6 {
@@ -435,23 +435,23 @@ func TestNotificationEndpoints(t *testing.T) {
 		if len(page) != 2 || page[0].ID != all[2].ID || page[1].ID != all[3].ID {
 			t.Fatalf("page before the second: %+v", page)
 		}
-		env.JSON(owner, "PATCH", "/api/notifications/"+all[0].ID+"/read", nil, s204, nil)
+		env.JSON(owner, "PATCH", "/api/notifications/"+all[0].ID+"/read", nil, wsNoContent, nil)
 		if n := env.unread(owner); n != 5 {
 			t.Fatalf("unread after one read = %d", n)
 		}
 		if un := env.notifications(owner, "?unread=true"); len(un) != 5 || un[0].ID != all[1].ID {
 			t.Fatalf("unread list %+v", un)
 		}
-		env.JSON(owner, "PATCH", "/api/notifications/read-all", nil, s204, nil)
+		env.JSON(owner, "PATCH", "/api/notifications/read-all", nil, wsNoContent, nil)
 		if n := env.unread(owner); n != 0 {
 			t.Fatalf("unread after read-all = %d", n)
 		}
-		env.JSON(owner, "DELETE", "/api/notifications/"+all[0].ID, nil, s204, nil)
-		env.Problem(owner, "DELETE", "/api/notifications/"+all[0].ID, nil, s404, "")
-		env.Problem(owner, "PATCH", "/api/notifications/"+all[0].ID+"/read", nil, s404, "")
+		env.JSON(owner, "DELETE", "/api/notifications/"+all[0].ID, nil, wsNoContent, nil)
+		env.Problem(owner, "DELETE", "/api/notifications/"+all[0].ID, nil, wsNotFound, "")
+		env.Problem(owner, "PATCH", "/api/notifications/"+all[0].ID+"/read", nil, wsNotFound, "")
 		// Each user sees only their own.
-		env.Problem(joiner, "PATCH", "/api/notifications/"+all[1].ID+"/read", nil, s404, "")
-		env.Problem(joiner, "DELETE", "/api/notifications/"+all[1].ID, nil, s404, "")
+		env.Problem(joiner, "PATCH", "/api/notifications/"+all[1].ID+"/read", nil, wsNotFound, "")
+		env.Problem(joiner, "DELETE", "/api/notifications/"+all[1].ID, nil, wsNotFound, "")
 		if ns := env.notifications(joiner, ""); len(ns) != 0 {
 			t.Fatalf("joiner sees %+v", ns)
 		}
@@ -471,7 +471,7 @@ type wsMessage struct {
 	Content  string `json:"content"`
 }
 
-func TestChat(t *testing.T) {
+func TestChatAPI(t *testing.T) {
 	wsForEach(t, func(t *testing.T, env *wsEnv) {
 		owner, vw := env.User("owner"), env.User("viewer")
 		s := env.CreateSession(owner, "s", false, "viewer")
@@ -481,7 +481,7 @@ func TestChat(t *testing.T) {
 		// Plain text both ways: markup is data, returned byte for byte, as JSON.
 		literal := `<script>alert("x")</script> & <img src=x onerror=alert(1)>` + "\n  indented 😀 "
 		var m wsMessage
-		env.JSON(vw, "POST", msgs, map[string]any{"content": literal}, s201, &m)
+		env.JSON(vw, "POST", msgs, map[string]any{"content": literal}, wsCreated, &m)
 		if m.Content != literal || m.Username != "viewer" || m.UserID != vw.ID {
 			t.Fatalf("posted %+v", m)
 		}
@@ -490,7 +490,7 @@ func TestChat(t *testing.T) {
 			Messages   []wsMessage `json:"messages"`
 			NextBefore string      `json:"nextBefore"`
 		}
-		if err := json.Unmarshal(raw, &page); status != s200 || err != nil || len(page.Messages) != 1 || page.Messages[0].Content != literal {
+		if err := json.Unmarshal(raw, &page); status != wsOK || err != nil || len(page.Messages) != 1 || page.Messages[0].Content != literal {
 			t.Fatalf("history %d %s", status, raw)
 		}
 		if bytes.Contains(raw, []byte("&lt;")) || bytes.Contains(raw, []byte("&amp;")) {
@@ -509,21 +509,21 @@ func TestChat(t *testing.T) {
 		}
 		env.Problem(owner, "POST", msgs, map[string]any{}, http.StatusUnprocessableEntity, "content")
 		// 4000 characters of 4 bytes each fit: the limit counts characters.
-		env.JSON(owner, "POST", msgs, map[string]any{"content": strings.Repeat("😀", 4000)}, s201, nil)
+		env.JSON(owner, "POST", msgs, map[string]any{"content": strings.Repeat("😀", 4000)}, wsCreated, nil)
 		// A body far past any limit is refused as too large before it is read.
 		env.Problem(owner, "POST", msgs, []byte(`{"content":"`+strings.Repeat("x", 9<<20)+`"}`), http.StatusRequestEntityTooLarge, "")
 		env.Problem(owner, "POST", msgs, []byte(`{"content":"`+strings.Repeat("x", 2<<20)+`"}`), http.StatusRequestEntityTooLarge, "")
 	})
 }
 
-func TestChatPaging(t *testing.T) {
+func TestChatPagingAPI(t *testing.T) {
 	wsForEach(t, func(t *testing.T, env *wsEnv) {
 		owner := env.User("owner")
 		s := env.CreateSession(owner, "s", false, "viewer")
 		msgs := "/api/sessions/" + s.ID + "/messages"
 		const n = 130
 		for i := range n {
-			env.JSON(owner, "POST", msgs, map[string]any{"content": fmt.Sprintf("m%03d", i)}, s201, nil)
+			env.JSON(owner, "POST", msgs, map[string]any{"content": fmt.Sprintf("m%03d", i)}, wsCreated, nil)
 		}
 		var want []string
 		for i := n - 1; i >= 0; i-- {
@@ -544,7 +544,7 @@ func TestChatPaging(t *testing.T) {
 				if before != "" {
 					q += "&before=" + before
 				}
-				env.JSON(owner, "GET", msgs+q, nil, s200, &page)
+				env.JSON(owner, "GET", msgs+q, nil, wsOK, &page)
 				if len(page.Messages) > limit {
 					t.Fatalf("limit %d: page of %d", limit, len(page.Messages))
 				}
@@ -565,12 +565,12 @@ func TestChatPaging(t *testing.T) {
 			Messages   []wsMessage `json:"messages"`
 			NextBefore string      `json:"nextBefore"`
 		}
-		env.JSON(owner, "GET", msgs+"?limit=10", nil, s200, &first)
-		env.JSON(owner, "POST", msgs, map[string]any{"content": "late"}, s201, nil)
+		env.JSON(owner, "GET", msgs+"?limit=10", nil, wsOK, &first)
+		env.JSON(owner, "POST", msgs, map[string]any{"content": "late"}, wsCreated, nil)
 		var second struct {
 			Messages []wsMessage `json:"messages"`
 		}
-		env.JSON(owner, "GET", msgs+"?limit=10&before="+first.NextBefore, nil, s200, &second)
+		env.JSON(owner, "GET", msgs+"?limit=10&before="+first.NextBefore, nil, wsOK, &second)
 		if second.Messages[0].Content != want[10] {
 			t.Fatalf("second page starts at %q, want %q", second.Messages[0].Content, want[10])
 		}
@@ -590,16 +590,16 @@ func TestDeleteSessionOverAPI(t *testing.T) {
 		s := env.CreateSession(owner, "s", false, "viewer")
 		env.Join(owner, s.ID, ed, "editor")
 		var f wsFile
-		env.JSON(ed, "POST", "/api/sessions/"+s.ID+"/files", map[string]any{"name": "x.py", "content": "x"}, s201, &f)
-		env.JSON(ed, "POST", "/api/sessions/"+s.ID+"/messages", map[string]any{"content": "bye"}, s201, nil)
-		env.JSON(owner, "DELETE", "/api/sessions/"+s.ID, nil, s204, nil)
-		env.Problem(owner, "GET", "/api/sessions/"+s.ID, nil, s404, "")
-		env.Problem(ed, "GET", "/api/files/"+f.ID, nil, s404, "")
-		env.Problem(owner, "DELETE", "/api/sessions/"+s.ID, nil, s404, "")
+		env.JSON(ed, "POST", "/api/sessions/"+s.ID+"/files", map[string]any{"name": "x.py", "content": "x"}, wsCreated, &f)
+		env.JSON(ed, "POST", "/api/sessions/"+s.ID+"/messages", map[string]any{"content": "bye"}, wsCreated, nil)
+		env.JSON(owner, "DELETE", "/api/sessions/"+s.ID, nil, wsNoContent, nil)
+		env.Problem(owner, "GET", "/api/sessions/"+s.ID, nil, wsNotFound, "")
+		env.Problem(ed, "GET", "/api/files/"+f.ID, nil, wsNotFound, "")
+		env.Problem(owner, "DELETE", "/api/sessions/"+s.ID, nil, wsNotFound, "")
 		var list struct {
 			Sessions []wsSession `json:"sessions"`
 		}
-		env.JSON(ed, "GET", "/api/sessions?scope=shared", nil, s200, &list)
+		env.JSON(ed, "GET", "/api/sessions?scope=shared", nil, wsOK, &list)
 		if len(list.Sessions) != 0 {
 			t.Fatalf("deleted session still listed: %+v", list.Sessions)
 		}
@@ -624,7 +624,7 @@ func TestSessionListFullPages(t *testing.T) {
 				Sessions   []wsSession `json:"sessions"`
 				NextOffset *int        `json:"nextOffset"`
 			}
-			env.JSON(alice, "GET", fmt.Sprintf("/api/sessions?scope=mine&limit=100&offset=%d", off), nil, s200, &out)
+			env.JSON(alice, "GET", fmt.Sprintf("/api/sessions?scope=mine&limit=100&offset=%d", off), nil, wsOK, &out)
 			for _, s := range out.Sessions {
 				seen[s.ID] = true
 			}
