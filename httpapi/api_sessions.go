@@ -156,13 +156,13 @@ func (s *Server) routeSessions() {
 				next := in.Offset + in.Limit
 				out.Body.NextOffset = &next
 			}
+			roles, err := ws.Roles(ctx, u, list)
+			if err != nil {
+				return nil, err
+			}
 			out.Body.Sessions = make([]Session, 0, len(list))
 			for _, sess := range list {
-				role := ""
-				if sess.OwnerID == u.ID {
-					role = codebuddy.RoleOwner
-				}
-				out.Body.Sessions = append(out.Body.Sessions, wireSession(sess, role))
+				out.Body.Sessions = append(out.Body.Sessions, wireSession(sess, roles[sess.ID]))
 			}
 			return out, nil
 		})

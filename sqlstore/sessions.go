@@ -178,6 +178,28 @@ func (db *DB) Role(ctx context.Context, sessionID, userID string) (string, error
 	return role, nil
 }
 
+// RolesOf returns userID's stored role in each of sessionIDs that has one, in one
+// query, so that a listing can say the caller's role without a query per session.
+func (db *DB) RolesOf(ctx context.Context, userID string, sessionIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(sessionIDs))
+	if len(sessionIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		SessionID string `bun:"session_id"`
+		Role      string `bun:"role"`
+	}
+	err := db.read.NewSelect().Table("participants").Column("session_id", "role").
+		Where("user_id = ? AND session_id IN (?)", userID, bun.In(sessionIDs)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("select roles: %w", err)
+	}
+	for _, r := range rows {
+		out[r.SessionID] = r.Role
+	}
+	return out, nil
+}
+
 // Participants implements codebuddy.SessionStore.
 func (db *DB) Participants(ctx context.Context, sessionID string) ([]*codebuddy.Participant, error) {
 	var rows []struct {

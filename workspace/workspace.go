@@ -21,6 +21,8 @@ type Store interface {
 	codebuddy.NotificationStore
 	// InviteByHash finds an invite without using it.
 	InviteByHash(ctx context.Context, hash []byte) (*codebuddy.Invite, error)
+	// RolesOf returns a user's stored role in each of the sessions that has one.
+	RolesOf(ctx context.Context, userID string, sessionIDs []string) (map[string]string, error)
 }
 
 // Options wire the service.
@@ -176,6 +178,26 @@ func (s *Service) ListSessions(ctx context.Context, u *codebuddy.User, f codebud
 	}
 	f.UserID = u.ID
 	return s.store.ListSessions(ctx, f)
+}
+
+// Roles returns the role u acts with in each of sessions (as Access would answer),
+// keyed by session id; listings use it to show the caller's role.
+func (s *Service) Roles(ctx context.Context, u *codebuddy.User, sessions []*codebuddy.Session) (map[string]string, error) {
+	ids := make([]string, len(sessions))
+	for i, sess := range sessions {
+		ids[i] = sess.ID
+	}
+	stored, err := s.store.RolesOf(ctx, u.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(sessions))
+	for _, sess := range sessions {
+		if role := effectiveRole(sess, stored[sess.ID]); role != "" {
+			out[sess.ID] = role
+		}
+	}
+	return out, nil
 }
 
 // UpdateSession changes name, language, visibility or visitor role (owner only).
