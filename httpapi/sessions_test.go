@@ -118,6 +118,17 @@ func TestSessionListing(t *testing.T) {
 				t.Errorf("GET /api/sessions%s = %v, want %v", q, got, want)
 			}
 		}
+		// Each listed session says the caller's role in it.
+		var withRoles struct {
+			Sessions []wsSession `json:"sessions"`
+		}
+		env.JSON(alice, "GET", "/api/sessions?scope=all", nil, wsOK, &withRoles)
+		for _, s := range withRoles.Sessions {
+			want := map[string]string{"alpha 100%": "owner", "beta_1": "owner", "gamma": "editor", "delta": "viewer"}[s.Name]
+			if s.Role != want {
+				t.Errorf("listed %q with role %q, want %q", s.Name, s.Role, want)
+			}
+		}
 		var seen []string
 		for off := 0; ; {
 			page, next := list(fmt.Sprintf("?limit=3&offset=%d", off))

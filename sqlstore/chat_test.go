@@ -221,6 +221,7 @@ func TestClosedDatabaseErrors(t *testing.T) {
 			"ListSessions":      func() error { _, err := db.ListSessions(ctx, codebuddy.SessionFilter{UserID: alice.ID}); return err },
 			"Role":              func() error { _, err := db.Role(ctx, s.ID, alice.ID); return err },
 			"Participants":      func() error { _, err := db.Participants(ctx, s.ID); return err },
+			"RolesOf":           func() error { _, err := db.RolesOf(ctx, alice.ID, []string{s.ID}); return err },
 			"SetRole":           func() error { return db.SetRole(ctx, s.ID, alice.ID, codebuddy.RoleEditor) },
 			"RemoveParticipant": func() error { return db.RemoveParticipant(ctx, s.ID, alice.ID) },
 			"CreateInvite": func() error {

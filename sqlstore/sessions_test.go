@@ -184,6 +184,14 @@ func TestParticipants(t *testing.T) {
 		if want := []string{"alice:owner", "bob:editor", "carol:editor"}; !slices.Equal(got, want) {
 			t.Fatalf("participants = %v, want %v (join order, role changes in place)", got, want)
 		}
+		other := newSession(t, db, carol, "other", false)
+		roles, err := db.RolesOf(ctx, carol.ID, []string{s.ID, other.ID, "ghost"})
+		if err != nil || len(roles) != 2 || roles[s.ID] != codebuddy.RoleEditor || roles[other.ID] != codebuddy.RoleOwner {
+			t.Fatalf("RolesOf = %v, %v", roles, err)
+		}
+		if roles, err := db.RolesOf(ctx, carol.ID, nil); err != nil || len(roles) != 0 {
+			t.Fatalf("RolesOf no sessions = %v, %v", roles, err)
+		}
 		wantCode(t, "set role of unknown user", db.SetRole(ctx, s.ID, "ghost", codebuddy.RoleViewer), codebuddy.ENOTFOUND)
 		wantCode(t, "set role in unknown session", db.SetRole(ctx, "ghost", bob.ID, codebuddy.RoleViewer), codebuddy.ENOTFOUND)
 

@@ -304,6 +304,27 @@ func TestListSessions(t *testing.T) {
 		if len(list) != 2 {
 			t.Fatalf("viewer's shared = %d sessions, want 2", len(list))
 		}
+		// The role each caller acts with, per listed session.
+		editorVisits := fx.session(t, "open", true, codebuddy.RoleEditor)
+		all := []*codebuddy.Session{fx.private, fx.public, editorVisits}
+		for u, want := range map[*codebuddy.User]map[string]string{
+			fx.owner:    {fx.private.ID: "owner", fx.public.ID: "owner", editorVisits.ID: "owner"},
+			fx.viewer:   {fx.private.ID: "viewer", fx.public.ID: "viewer", editorVisits.ID: "editor"},
+			fx.outsider: {fx.public.ID: "viewer", editorVisits.ID: "editor"},
+		} {
+			roles, err := fx.ws.Roles(ctx, u, all)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(roles) != len(want) {
+				t.Errorf("%s's roles %v, want %v", u.Username, roles, want)
+			}
+			for id, role := range want {
+				if roles[id] != role {
+					t.Errorf("%s's roles %v, want %v", u.Username, roles, want)
+				}
+			}
+		}
 	})
 }
 
