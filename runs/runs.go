@@ -117,15 +117,18 @@ func (s *Service) Start(ctx context.Context, u *codebuddy.User, in Input, onEven
 	created := make(chan struct{})
 	rec := &codebuddy.Execution{ID: req.ID, UserID: u.ID, SessionID: sessionID, Language: req.Language, Status: "queued"}
 	emit := func(e runner.Event) {
+		// Record the verdict before anyone hears of it: a participant who sees
+		// "finished" and then asks GET /api/executions/{id} must find the result,
+		// not the "queued" record.
+		if e.Type == runner.EventFinished && e.Result != nil {
+			<-created
+			s.finish(rec, e.Result)
+		}
 		if onEvent != nil {
 			onEvent(e)
 		}
 		if sessionID != nil && s.o.Publisher != nil {
 			s.o.Publisher.RunEvent(context.Background(), *sessionID, Event{Event: e, UserID: u.ID, Username: u.Username})
-		}
-		if e.Type == runner.EventFinished && e.Result != nil {
-			<-created
-			s.finish(rec, e.Result)
 		}
 	}
 	run, err := s.o.Queue.Submit(req, emit)
