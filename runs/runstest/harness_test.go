@@ -53,7 +53,11 @@ func run(m *testing.M) (int, error) {
 	if _, err := os.Stat(gobin); err != nil {
 		gobin = "go"
 	}
-	build := exec.Command(gobin, "build", "-o", bin, "github.com/codebuddy-dev/codebuddy/cmd/codebuddy")
+	args := []string{"build", "-o", bin}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	build := exec.Command(gobin, append(args, "github.com/codebuddy-dev/codebuddy/cmd/codebuddy")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("build codebuddy: %v\n%s", err, out)
 	}
@@ -396,7 +400,7 @@ func (w *ws) next(match func(map[string]any) bool) map[string]any {
 			}
 			w.pending = append(w.pending, m)
 		case <-timeout:
-			w.t.Fatal("timed out waiting for a websocket frame")
+			w.t.Fatalf("timed out waiting for a websocket frame; unmatched frames: %v", w.pending)
 		}
 	}
 }

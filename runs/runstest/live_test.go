@@ -82,8 +82,9 @@ func TestLiveRunOverWebSocket(t *testing.T) {
 
 	// Cancel: a run that would sleep a minute ends as cancelled for everyone.
 	ow.send(map[string]any{"type": "run", "code": "import time\nprint('sleeping', flush=True)\ntime.sleep(60)"})
+	// Output chunks may split anywhere: wait for the first one of this new run.
 	started := ew.next(func(m map[string]any) bool {
-		return m["type"] == "run" && m["event"] == "output" && m["data"] == "sleeping\n"
+		return m["type"] == "run" && m["event"] == "output" && m["run"] != runID
 	})
 	long := started["run"].(string)
 	ew.send(map[string]any{"type": "cancel", "run": long})

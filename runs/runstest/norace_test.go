@@ -1,0 +1,5 @@
+//go:build !race
+
+package runstest
+
+const raceBuild = false
