@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useSyncExternalStore } from "react";
+import { createContext, startTransition, useCallback, useContext, useEffect, useRef, useState } from "react";
 
 interface Entry {
   data: unknown;
@@ -112,8 +112,20 @@ export function useQueryCache(): QueryCache {
 /** Reads `key` from the cache, fetching it with `fetcher` when missing or stale. `key` null waits. */
 export function useQuery<T>(key: string | null, fetcher: () => Promise<T>): QueryState<T> {
   const cache = useQueryCache();
-  const subscribe = useCallback((fn: () => void) => (key ? cache.subscribe(key, fn) : () => {}), [cache, key]);
-  const entry = useSyncExternalStore(subscribe, () => (key ? cache.snapshot(key) : null));
+  // Answers arrive as transitions: React renders them in slices and merges
+  // several that land together, instead of one blocking render per answer.
+  const [, setVersion] = useState(0);
+  const entry = key ? cache.snapshot(key) : null;
+  const rendered = useRef(entry);
+  rendered.current = entry;
+  useEffect(() => {
+    if (!key) return;
+    const bump = () => startTransition(() => setVersion((v) => v + 1));
+    const off = cache.subscribe(key, bump);
+    // It may have changed between this render and the subscription.
+    if (cache.snapshot(key) !== rendered.current) bump();
+    return off;
+  }, [cache, key]);
   useEffect(() => {
     if (key) cache.fetch(key, fetcher).catch(() => {});
     // The fetcher is keyed by `key`; a new closure for the same key is the same query.
