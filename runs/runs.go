@@ -131,7 +131,7 @@ func (s *Service) Start(ctx context.Context, u *codebuddy.User, in Input, onEven
 			s.o.Publisher.RunEvent(context.Background(), *sessionID, Event{Event: e, UserID: u.ID, Username: u.Username})
 		}
 	}
-	run, err := s.o.Queue.Submit(req, emit)
+	run, err := s.o.Queue.Submit(req, newOutputBatcher(emit).event)
 	if err != nil {
 		close(created)
 		return nil, mapError(err)
