@@ -91,20 +91,29 @@ func run(m *testing.M) (int, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+	}
+	defer stop()
 	showLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
 	if err := waitReady(exited); err != nil {
 		return 0, fmt.Errorf("%v\nserver log:\n%s", err, showLog())
 	}
 	code := m.Run()
+	stop()
+	if strings.Contains(showLog(), "WARNING: DATA RACE") {
+		fmt.Fprintln(os.Stderr, "the server under test reported a data race")
+		code = 1
+	}
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "server log (warnings and errors):\n%s", showLog())
 	}
