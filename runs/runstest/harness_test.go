@@ -348,6 +348,7 @@ type ws struct {
 	pending []map[string]any
 }
 
+// dial connects and joins the session (none when sessionID is empty).
 func (c *client) dial(sessionID string) *ws {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -373,6 +374,9 @@ func (c *client) dial(sessionID string) *ws {
 		}
 	}()
 	c.t.Cleanup(func() { _ = conn.Close(websocket.StatusNormalClosure, "") })
+	if sessionID == "" {
+		return w
+	}
 	w.send(map[string]any{"type": "join", "session": sessionID})
 	w.next(func(m map[string]any) bool { return m["type"] == "joined" })
 	return w

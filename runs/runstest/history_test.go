@@ -124,6 +124,16 @@ func TestHistoryAndVisibility(t *testing.T) {
 	if status, b := editor.call(http.MethodGet, "/api/executions/no-such-run", nil); status != http.StatusNotFound {
 		t.Errorf("unknown run: %d, want 404: %s", status, b)
 	}
+	// The history keeps a bounded piece of long output and says so.
+	big := owner.execute(map[string]any{"language": "python", "code": "print('x' * 200000)"})
+	if big.Status != "ok" || len(big.Stdout) != 200001 || big.StdoutTruncated {
+		t.Fatalf("200 kB of output: %s, %d bytes, truncated %v", big.Status, len(big.Stdout), big.StdoutTruncated)
+	}
+	owner.mustJSON(http.MethodGet, "/api/executions/"+big.ID, nil, http.StatusOK, &rec)
+	if !rec.StdoutTruncated || len(rec.Stdout) > 64<<10 || !strings.HasPrefix(big.Stdout, rec.Stdout) {
+		t.Errorf("stored output: %d bytes, truncated %v", len(rec.Stdout), rec.StdoutTruncated)
+	}
+
 	if status, b := editor.call(http.MethodGet, "/api/sessions/"+s.ID+"/executions?limit=0", nil); status/100 != 4 {
 		t.Errorf("limit=0: %d, want 4xx: %s", status, b)
 	}

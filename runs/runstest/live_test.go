@@ -80,6 +80,25 @@ func TestLiveRunOverWebSocket(t *testing.T) {
 		t.Errorf("cancel of an unknown run: %v", e)
 	}
 
+	// Bad run requests over the socket: an error naming the problem, the connection stays.
+	for _, bad := range []map[string]any{
+		{"type": "run", "language": "cobol", "code": "x"},
+		{"type": "run", "files": []map[string]string{{"path": "../escape.py", "content": "1"}}},
+		{"type": "run", "code": "1", "files": []map[string]string{{"path": "a.py", "content": "1"}}},
+	} {
+		ow.send(bad)
+		e := ow.next(func(m map[string]any) bool { return m["type"] == "error" })
+		if e["code"] != "invalid_message" || e["message"] == "" {
+			t.Errorf("run %v: %v", bad, e)
+		}
+	}
+	// Not joined to any session: a run has nowhere to go.
+	nj := newUser(t, "nj").dial("")
+	nj.send(map[string]any{"type": "run", "code": "print(1)", "language": "python"})
+	if e := nj.next(func(m map[string]any) bool { return m["type"] == "error" }); e["code"] != "not_joined" {
+		t.Errorf("run before joining: %v", e)
+	}
+
 	// Cancel: a run that would sleep a minute ends as cancelled for everyone.
 	ow.send(map[string]any{"type": "run", "code": "import time\nprint('sleeping', flush=True)\ntime.sleep(60)"})
 	// Output chunks may split anywhere: wait for the first one of this new run.
