@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,13 @@ type Options struct {
 // Service runs code.
 type Service struct {
 	o Options
+
+	// live is the state ("queued", "running") of this node's runs from their
+	// submission until their verdict is stored. The stored record says "queued"
+	// until then, and the queue forgets a run before its result is stored, so
+	// neither alone can tell a reader where a run is.
+	mu   sync.Mutex
+	live map[string]string
 }
 
 // New returns the service.
@@ -56,7 +64,17 @@ func New(o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{o: o}
+	return &Service{o: o, live: map[string]string{}}
+}
+
+func (s *Service) setLive(id, state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if state == "" {
+		delete(s.live, id)
+	} else {
+		s.live[id] = state
+	}
 }
 
 // SetContents installs the live-content source (the hub is built after the service).
@@ -120,9 +138,13 @@ func (s *Service) Start(ctx context.Context, u *codebuddy.User, in Input, onEven
 		// Record the verdict before anyone hears of it: a participant who sees
 		// "finished" and then asks GET /api/executions/{id} must find the result,
 		// not the "queued" record.
-		if e.Type == runner.EventFinished && e.Result != nil {
+		switch {
+		case e.Type == runner.EventStarted:
+			s.setLive(req.ID, string(runner.StateRunning))
+		case e.Type == runner.EventFinished && e.Result != nil:
 			<-created
 			s.finish(rec, e.Result)
+			s.setLive(req.ID, "")
 		}
 		if onEvent != nil {
 			onEvent(e)
@@ -131,8 +153,11 @@ func (s *Service) Start(ctx context.Context, u *codebuddy.User, in Input, onEven
 			s.o.Publisher.RunEvent(context.Background(), *sessionID, Event{Event: e, UserID: u.ID, Username: u.Username})
 		}
 	}
+	// Before Submit: the run may start (and say so) before Submit returns.
+	s.setLive(req.ID, string(runner.StateQueued))
 	run, err := s.o.Queue.Submit(req, newOutputBatcher(emit).event)
 	if err != nil {
+		s.setLive(req.ID, "")
 		close(created)
 		return nil, mapError(err)
 	}
@@ -222,16 +247,16 @@ func (s *Service) Get(ctx context.Context, u *codebuddy.User, id string) (*codeb
 }
 
 // liveStatus replaces the stored status of an unfinished run (written once, as
-// "queued") by where the queue has it: a client polling a run must see it wait
-// and then start.
+// "queued") by where it is: a client polling a run must see it wait, start,
+// and only then end, never fall back to "queued" as it finishes.
 func (s *Service) liveStatus(e *codebuddy.Execution) {
 	if e.FinishedAt != nil {
 		return
 	}
-	if run, ok := s.o.Queue.Lookup(e.ID); ok {
-		if st := run.State(); st != runner.StateFinished {
-			e.Status = string(st)
-		}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.live[e.ID]; ok {
+		e.Status = st
 	}
 }
 
