@@ -107,6 +107,7 @@ func (s *Service) Start(ctx context.Context, u *codebuddy.User, in Input, onEven
 	req := runner.Request{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Language: in.Language, Code: in.Code,
 		Files: in.Files, Entry: in.Entry, Stdin: in.Stdin, Interactive: in.Interactive, Limits: in.Limits}
 	var sessionID *string
+	fromSession := false
 	if in.SessionID != "" {
 		sess, _, err := s.o.Workspace.Access(ctx, u, in.SessionID)
 		if err != nil {
@@ -123,12 +124,16 @@ func (s *Service) Start(ctx context.Context, u *codebuddy.User, in Input, onEven
 				return nil, err
 			}
 			req.Files = files
+			fromSession = true
 		}
 	}
 	if _, _, _, err := s.o.Runner.Validate(&req); err != nil {
 		if errors.Is(err, runner.ErrUnavailable) && s.o.Runner.Ready() == nil {
 			// The sandbox works; this language's toolchain is what is missing.
 			return nil, codebuddy.FieldErrorf("language", "%v", err)
+		}
+		if fromSession {
+			err = sessionFilesError(err, req.Files)
 		}
 		return nil, mapError(err)
 	}
@@ -317,6 +322,24 @@ func (s *Service) History(ctx context.Context, u *codebuddy.User, sessionID, bef
 		s.liveStatus(e)
 	}
 	return list, nil
+}
+
+// sessionFilesError rewrites a complaint about files[i] or entry, fields the
+// caller never sent when it asked to run a session's files, to name the
+// sessionId and the file.
+func sessionFilesError(err error, files []runner.File) error {
+	var re *runner.RequestError
+	if !errors.As(err, &re) {
+		return err
+	}
+	var i int
+	if n, _ := fmt.Sscanf(re.Field, "files[%d]", &i); n == 1 && i >= 0 && i < len(files) {
+		return codebuddy.FieldErrorf("sessionId", "the session's file %s cannot run: %s", files[i].Path, re.Message)
+	}
+	if re.Field == "files" || re.Field == "entry" {
+		return codebuddy.FieldErrorf("sessionId", "the session's files cannot run: %s", re.Message)
+	}
+	return err
 }
 
 func mapError(err error) error {
