@@ -86,6 +86,7 @@ func run(m *testing.M) (int, error) {
 		"CODEBUDDY_LOG_LEVEL=warn",
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	killWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
