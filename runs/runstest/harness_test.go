@@ -27,9 +27,9 @@ import (
 	"github.com/coder/websocket"
 )
 
-// base is the URL of the server TestMain started. It is written once, before
-// any test runs, and only read afterwards.
-var base string
+// base is the URL of the server TestMain started, and bin the binary it
+// built. Both are written once, before any test runs, and only read afterwards.
+var base, bin string
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
@@ -48,7 +48,7 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "codebuddy")
+	bin = filepath.Join(dir, "codebuddy")
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(gobin); err != nil {
 		gobin = "go"
@@ -61,82 +61,107 @@ func run(m *testing.M) (int, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("build codebuddy: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := startServer(filepath.Join(dir, "main"), http.StatusOK)
 	if err != nil {
 		return 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	base = "http://" + addr
-	data := filepath.Join(dir, "data")
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return 0, err
-	}
-	defer logFile.Close()
-	cmd := exec.Command(bin, "serve")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"CODEBUDDY_ADDR="+addr,
-		"CODEBUDDY_DATA_DIR="+data,
-		"CODEBUDDY_BASE_URL="+base,
-		"CODEBUDDY_EXEC_SLOTS=2",
-		"CODEBUDDY_GO_CACHE_DIR=/var/tmp/codebuddy-test-gocache",
-		"CODEBUDDY_LOG_LEVEL=warn",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	killWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	var stopOnce sync.Once
-	stop := func() {
-		stopOnce.Do(func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		})
-	}
-	defer stop()
-	showLog := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	if err := waitReady(exited); err != nil {
-		return 0, fmt.Errorf("%v\nserver log:\n%s", err, showLog())
-	}
+	defer srv.stop()
+	base = srv.base
 	code := m.Run()
-	stop()
-	if strings.Contains(showLog(), "WARNING: DATA RACE") {
+	srv.stop()
+	if strings.Contains(srv.log(), "WARNING: DATA RACE") {
 		fmt.Fprintln(os.Stderr, "the server under test reported a data race")
 		code = 1
 	}
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "server log (warnings and errors):\n%s", showLog())
+		fmt.Fprintf(os.Stderr, "server log (warnings and errors):\n%s", srv.log())
 	}
 	return code, nil
 }
 
-// waitReady waits for /readyz to say ok with a working sandbox.
-func waitReady(exited <-chan error) error {
+// server is one running codebuddy process.
+type server struct {
+	base     string
+	logPath  string
+	cmd      *exec.Cmd
+	exited   chan error
+	stopOnce sync.Once
+}
+
+// startServer runs the built binary in dir on a free loopback port, with env
+// added to the test configuration, and waits until /readyz answers ready.
+func startServer(dir string, ready int, env ...string) (*server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := &server{base: "http://" + addr, logPath: filepath.Join(dir, "server.log"), exited: make(chan error, 1)}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	s.cmd = exec.Command(bin, "serve")
+	s.cmd.Dir = dir
+	s.cmd.Env = append(append(os.Environ(),
+		"CODEBUDDY_ADDR="+addr,
+		"CODEBUDDY_DATA_DIR="+filepath.Join(dir, "data"),
+		"CODEBUDDY_BASE_URL="+s.base,
+		"CODEBUDDY_EXEC_SLOTS=2",
+		"CODEBUDDY_GO_CACHE_DIR=/var/tmp/codebuddy-test-gocache",
+		"CODEBUDDY_LOG_LEVEL=warn",
+	), env...)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	killWithParent(s.cmd)
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	if err := s.waitReady(ready); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("%v\nserver log:\n%s", err, s.log())
+	}
+	return s, nil
+}
+
+func (s *server) log() string { b, _ := os.ReadFile(s.logPath); return string(b) }
+
+// stop shuts the server down gracefully (it releases its sandbox pool).
+func (s *server) stop() {
+	s.stopOnce.Do(func() {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-s.exited:
+		case <-time.After(20 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+}
+
+// waitReady waits for /readyz to answer with the status wanted (200: ready,
+// with a working sandbox).
+func (s *server) waitReady(want int) error {
 	deadline := time.Now().Add(90 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
+		case err := <-s.exited:
+			s.exited <- err
 			return fmt.Errorf("server exited during start-up: %v", err)
 		default:
 		}
-		resp, err := http.Get(base + "/readyz")
+		resp, err := http.Get(s.base + "/readyz")
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == want {
 				return nil
 			}
 		}
@@ -148,6 +173,7 @@ func waitReady(exited <-chan error) error {
 // client is one signed-in user with its own cookie jar.
 type client struct {
 	t    testing.TB
+	base string
 	http *http.Client
 	ID   string
 	Name string
@@ -159,11 +185,17 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// newUser registers a fresh user.
+// newUser registers a fresh user on the suite's server.
 func newUser(t testing.TB, prefix string) *client {
 	t.Helper()
+	return newUserAt(t, base, prefix)
+}
+
+// newUserAt registers a fresh user on the server at url.
+func newUserAt(t testing.TB, url, prefix string) *client {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &client{t: t, http: &http.Client{Jar: jar, Timeout: 60 * time.Second}, Name: randomName(prefix)}
+	c := &client{t: t, base: url, http: &http.Client{Jar: jar, Timeout: 60 * time.Second}, Name: randomName(prefix)}
 	var u struct{ ID string }
 	c.mustJSON(http.MethodPost, "/api/register", map[string]any{"username": c.Name, "password": "correct horse battery staple"}, http.StatusCreated, &u)
 	c.ID = u.ID
@@ -184,7 +216,7 @@ func (c *client) do(ctx context.Context, method, path string, body any) (*http.R
 		}
 		r = bytes.NewReader(j)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,7 +224,7 @@ func (c *client) do(ctx context.Context, method, path string, body any) (*http.R
 		req.Header.Set("Content-Type", "application/json")
 	}
 	// State-changing requests from a browser carry the page's origin (CrossOriginProtection).
-	req.Header.Set("Origin", base)
+	req.Header.Set("Origin", c.base)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, nil, err
@@ -354,8 +386,8 @@ func (c *client) dial(sessionID string) *ws {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	u := "ws" + strings.TrimPrefix(base, "http") + "/api/ws"
-	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: http.Header{"Origin": {base}}})
+	u := "ws" + strings.TrimPrefix(c.base, "http") + "/api/ws"
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: http.Header{"Origin": {c.base}}})
 	if err != nil {
 		c.t.Fatalf("dial %s: %v", u, err)
 	}
