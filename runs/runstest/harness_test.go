@@ -379,6 +379,7 @@ type ws struct {
 	// pending holds frames read while waiting for another, so that waiting
 	// for an error frame does not lose a run's events that came first.
 	pending []map[string]any
+	joined  map[string]any // the answer to join
 }
 
 // dial connects and joins the session (none when sessionID is empty).
@@ -411,7 +412,7 @@ func (c *client) dial(sessionID string) *ws {
 		return w
 	}
 	w.send(map[string]any{"type": "join", "session": sessionID})
-	w.next(func(m map[string]any) bool { return m["type"] == "joined" })
+	w.joined = w.next(func(m map[string]any) bool { return m["type"] == "joined" })
 	return w
 }
 
