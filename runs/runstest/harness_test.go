@@ -195,7 +195,15 @@ func newUser(t testing.TB, prefix string) *client {
 func newUserAt(t testing.TB, url, prefix string) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &client{t: t, base: url, http: &http.Client{Jar: jar, Timeout: 60 * time.Second}, Name: randomName(prefix)}
+	// Each user connects from its own loopback address, as people do from
+	// their own machines: the server limits sign-ups per address (30 an hour),
+	// which a suite of fresh users from one address would exhaust.
+	var ip [3]byte
+	_, _ = rand.Read(ip[:])
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, ip[0], ip[1], ip[2]|1)}, Timeout: 10 * time.Second}
+	transport := &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 16}
+	t.Cleanup(transport.CloseIdleConnections)
+	c := &client{t: t, base: url, http: &http.Client{Jar: jar, Transport: transport, Timeout: 60 * time.Second}, Name: randomName(prefix)}
 	var u struct{ ID string }
 	c.mustJSON(http.MethodPost, "/api/register", map[string]any{"username": c.Name, "password": "correct horse battery staple"}, http.StatusCreated, &u)
 	c.ID = u.ID
