@@ -159,7 +159,10 @@ func (s *Server) routeExecute() {
 				NextBefore string            `json:"nextBefore,omitempty"`
 			}
 		}, error) {
-			list, err := s.runs.History(ctx, u, in.ID, in.Before, in.Limit)
+			// One more than a page tells whether another follows, so a history of
+			// exactly full pages does not end in an empty one. The store caps a
+			// read at MaxPageSize: for a page that size, a full page may have more.
+			list, err := s.runs.History(ctx, u, in.ID, in.Before, in.Limit+1)
 			if err != nil {
 				return nil, err
 			}
@@ -169,11 +172,13 @@ func (s *Server) routeExecute() {
 					NextBefore string            `json:"nextBefore,omitempty"`
 				}
 			}{}
+			more := len(list) > in.Limit || len(list) == in.Limit && in.Limit >= codebuddy.MaxPageSize
+			list = list[:min(len(list), in.Limit)]
 			out.Body.Executions = make([]ExecutionResult, 0, len(list))
 			for _, e := range list {
 				out.Body.Executions = append(out.Body.Executions, wireExecution(e))
 			}
-			if len(list) == in.Limit {
+			if more {
 				out.Body.NextBefore = list[len(list)-1].ID
 			}
 			return out, nil
