@@ -88,6 +88,13 @@ func TestHistoryAndVisibility(t *testing.T) {
 	if len(page2) != 1 || next2 != "" {
 		t.Fatalf("page 2: %d runs, next %q", len(page2), next2)
 	}
+	// Exactly one full page: no next page to fetch, and an empty page past the end.
+	if all, next := editor.history(s.ID, "?limit=4"); len(all) != 4 || next != "" {
+		t.Errorf("limit=4 of 4 runs: %d runs, next %q", len(all), next)
+	}
+	if rest, next := editor.history(s.ID, "?before="+ids[0]); len(rest) != 0 || next != "" {
+		t.Errorf("before the oldest run: %d runs, next %q", len(rest), next)
+	}
 	got := []string{page1[0].ID, page1[1].ID, page1[2].ID, page2[0].ID}
 	want := []string{ids[3], ids[2], ids[1], ids[0]}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
@@ -120,6 +127,9 @@ func TestHistoryAndVisibility(t *testing.T) {
 	}
 	if status, b := editor.call(http.MethodGet, "/api/executions/"+private.ID, nil); status != http.StatusNotFound {
 		t.Errorf("editor GET another user's private run: %d, want 404: %s", status, b)
+	}
+	if status, b := editor.call(http.MethodDelete, "/api/executions/"+private.ID, nil); status != http.StatusNotFound {
+		t.Errorf("editor DELETE another user's private run: %d, want 404: %s", status, b)
 	}
 	if status, b := editor.call(http.MethodGet, "/api/executions/no-such-run", nil); status != http.StatusNotFound {
 		t.Errorf("unknown run: %d, want 404: %s", status, b)
