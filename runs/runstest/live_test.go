@@ -162,7 +162,9 @@ func checkRunEvents(t *testing.T, who string, events []map[string]any, stdout st
 
 func TestQueueThroughTheAPI(t *testing.T) {
 	owner := newUser(t, "q")
+	other := newUser(t, "q2")
 	s := owner.newSession("python")
+	owner.invite(s.ID, "editor", other)
 	w := owner.dial(s.ID)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -233,13 +235,25 @@ func TestQueueThroughTheAPI(t *testing.T) {
 		t.Errorf("run over the socket with a full backlog: %v", e)
 	}
 
-	// Cancelling the waiting run frees its place; the client that went away cancels its run.
+	// Fair across users: another user's run does not wait behind the ten
+	// queued before it; it is next, and takes the first slot that frees up.
+	other.asyncExecute(ctx, &wg, sleeper)
+	m := w.next(func(m map[string]any) bool { return m["type"] == "run" && m["event"] == "queued" && m["userId"] == other.ID })
+	theirs := m["run"].(string)
+	if m["position"] != float64(1) {
+		t.Errorf("another user's run queued at position %v behind a full backlog, want 1", m["position"])
+	}
+	owner.mustJSON(http.MethodDelete, "/api/executions/"+ids[0], nil, http.StatusNoContent, nil)
+	other.waitStatus(theirs, "running")
+	owner.waitStatus(ids[2], "queued")
+
+	// Cancelling a waiting run frees its place; the client that went away cancels its run.
 	owner.mustJSON(http.MethodDelete, "/api/executions/"+ids[2], nil, http.StatusNoContent, nil)
 	owner.waitStatus(ids[2], "cancelled")
 	cancel()
 	wg.Wait()
 	deadline := time.Now().Add(30 * time.Second)
-	for _, id := range ids[:2] {
+	for _, id := range []string{ids[0], ids[1], theirs} {
 		for {
 			var rec result
 			owner.mustJSON(http.MethodGet, "/api/executions/"+id, nil, http.StatusOK, &rec)
