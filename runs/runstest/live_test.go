@@ -238,7 +238,9 @@ func TestQueueThroughTheAPI(t *testing.T) {
 	// Fair across users: another user's run does not wait behind the ten
 	// queued before it; it is next, and takes the first slot that frees up.
 	other.asyncExecute(ctx, &wg, sleeper)
-	m := w.next(func(m map[string]any) bool { return m["type"] == "run" && m["event"] == "queued" && m["userId"] == other.ID })
+	m := w.next(func(m map[string]any) bool {
+		return m["type"] == "run" && m["event"] == "queued" && m["userId"] == other.ID
+	})
 	theirs := m["run"].(string)
 	if m["position"] != float64(1) {
 		t.Errorf("another user's run queued at position %v behind a full backlog, want 1", m["position"])
