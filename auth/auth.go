@@ -197,9 +197,15 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 		return nil, "", &codebuddy.Error{Code: codebuddy.ERATELIMITED,
 			Message: "too many failed logins, try again later", RetryAfterSeconds: int(retry.Round(time.Second) / time.Second)}
 	}
-	u, hash, err := s.users.UserByUsername(ctx, username)
-	if err != nil && codebuddy.ErrorCode(err) != codebuddy.ENOTFOUND {
-		return nil, "", err
+	// A name no account can have is not looked up: it may hold bytes the database
+	// refuses (PostgreSQL rejects NUL in text), which would surface as a 500.
+	var u *codebuddy.User
+	var hash string
+	if codebuddy.ValidateUsername(username) == nil {
+		u, hash, err = s.users.UserByUsername(ctx, username)
+		if err != nil && codebuddy.ErrorCode(err) != codebuddy.ENOTFOUND {
+			return nil, "", err
+		}
 	}
 	if u == nil {
 		hash = s.dummyHash
