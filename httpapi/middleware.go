@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -202,19 +203,71 @@ func (s *Server) allowedOrigin(origin string) bool {
 	return false
 }
 
-// limitBody caps every request body; huma answers 413 when a handler reads past it.
+// limitBody caps every request body. A declared length over the cap is refused at
+// once; a body of unknown length (chunked) is cut off while it is read, and since
+// huma reports a failed read as a 500, that answer is turned into the 413 it is.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			writeProblem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodyBytes))
 			return
 		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)}
+		r.Body = body
+		if r.ContentLength >= 0 {
+			// A declared length within the cap never trips the reader.
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&limitedWriter{ResponseWriter: w, r: r, body: body, max: s.cfg.MaxBodyBytes}, r)
 	})
 }
+
+// limitedBody remembers that the body went over the cap.
+type limitedBody struct {
+	io.ReadCloser
+	tripped bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		b.tripped = true
+	}
+	return n, err
+}
+
+// limitedWriter answers 413 instead of the 500 a handler writes after the cap tripped.
+type limitedWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	body     *limitedBody
+	max      int64
+	replaced bool
+}
+
+func (w *limitedWriter) WriteHeader(code int) {
+	if code == http.StatusInternalServerError && w.body.tripped {
+		w.replaced = true
+		writeProblem(w.ResponseWriter, w.r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", w.max))
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *limitedWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *limitedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // SessionCookie is the browser login cookie's name.
 const SessionCookie = "codebuddy_session"
