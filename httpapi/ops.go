@@ -29,9 +29,29 @@ func (s *Server) routeOps() {
 	s.mux.HandleFunc("GET /api/docs/{file}", s.serveDocs)
 	// Unknown API paths answer problem+json, never the SPA's index.html.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		// This catch-all outranks the mux's own 405, so a known path with another
+		// method would read as "no such endpoint"; say which methods it has instead.
+		if allow := s.allowedMethods(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, ", "))
+			return
+		}
 		writeProblem(w, r, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	s.mux.HandleFunc("/", s.serveWeb)
+}
+
+// allowedMethods lists the methods that have a route (other than the catch-all) for r's path.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 type checkResult struct {
