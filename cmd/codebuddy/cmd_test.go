@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codebuddy-dev/codebuddy/auth"
+	"github.com/codebuddy-dev/codebuddy/config"
+	"github.com/codebuddy-dev/codebuddy/sqlstore"
+)
+
+// testEnv points the process environment at a fresh data dir with execution off
+// (these tests are about start-up and accounts, not the sandbox).
+func testEnv(t *testing.T) string {
+	dir := t.TempDir()
+	t.Setenv("CODEBUDDY_DATA_DIR", dir)
+	t.Setenv("CODEBUDDY_SANDBOX", "off")
+	t.Setenv("CODEBUDDY_GO_CACHE_DIR", t.TempDir())
+	t.Setenv("CODEBUDDY_LOG_LEVEL", "warn")
+	t.Setenv("CODEBUDDY_ADDR", "127.0.0.1:0")
+	t.Setenv("CODEBUDDY_ADMIN_PASSWORD", "")
+	return dir
+}
+
+func runCmd(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := run(ctx, args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestRunCommands(t *testing.T) {
+	testEnv(t)
+	if out, _, err := runCmd(t, "", "version"); err != nil || !strings.HasPrefix(out, "codebuddy ") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+	for _, h := range []string{"help", "-h", "--help"} {
+		if out, _, err := runCmd(t, "", h); err != nil || !strings.Contains(out, "admin create-user") {
+			t.Fatalf("%s: %q %v", h, out, err)
+		}
+	}
+	_, stderr, err := runCmd(t, "", "frobnicate")
+	if err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) || !strings.Contains(stderr, "serve") {
+		t.Fatalf("unknown command: %v, stderr %q", err, stderr)
+	}
+	if _, _, err := runCmd(t, "", "migrate", "sideways"); err == nil || !strings.Contains(err.Error(), "sideways") {
+		t.Fatalf("migrate sideways: %v", err)
+	}
+	out, _, err := runCmd(t, "", "migrate", "status")
+	if err != nil || !strings.Contains(out, "00001") || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate status: %q %v", out, err)
+	}
+	if _, _, err := runCmd(t, "", "migrate"); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+}
+
+func TestAdmin(t *testing.T) {
+	dir := testEnv(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin"}, "usage"},
+		{[]string{"admin", "create-user"}, "usage"},
+		{[]string{"admin", "delete-user", "x"}, `unknown subcommand "delete-user"`},
+	} {
+		if _, _, err := runCmd(t, "pw\n", c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+	if _, _, err := runCmd(t, "", "admin", "create-user", "alice"); err == nil || !strings.Contains(err.Error(), "no password") {
+		t.Fatalf("no password: %v", err)
+	}
+	out, _, err := runCmd(t, "first password\r\n", "admin", "create-user", "alice", "a@example.org")
+	if err != nil || !strings.Contains(out, "created user alice") {
+		t.Fatalf("create-user: %q %v", out, err)
+	}
+	if _, _, err := runCmd(t, "first password\n", "admin", "create-user", "ALICE"); err == nil || !strings.Contains(err.Error(), "username: this username is taken") {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if _, _, err := runCmd(t, "short\n", "admin", "create-user", "bob"); err == nil || !strings.Contains(err.Error(), "password:") {
+		t.Fatalf("short password: %v", err)
+	}
+	if _, _, err := runCmd(t, "whatever pw\n", "admin", "reset-password", "nobody"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("reset unknown: %v", err)
+	}
+
+	// A login made before the reset stops working; the new password (from the environment) signs in.
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, sqlstore.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc, _ := auth.New(auth.Options{Users: db, Tokens: db})
+	_, secret, err := svc.Login(ctx, "ip", "alice", "first password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CODEBUDDY_ADMIN_PASSWORD", "second password")
+	if out, _, err := runCmd(t, "", "admin", "reset-password", "alice"); err != nil || !strings.Contains(out, "reset") {
+		t.Fatalf("reset-password: %q %v", out, err)
+	}
+	if _, _, err := svc.Authenticate(ctx, secret); err == nil {
+		t.Fatal("login token survived the reset")
+	}
+	if _, _, err := svc.Login(ctx, "ip", "alice", "second password"); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+}
+
+func TestServeRejectsBadConfig(t *testing.T) {
+	testEnv(t)
+	t.Setenv("CODEBUDDY_LOG_LEVEL", "chatty")
+	t.Setenv("CODEBUDDY_BASE_URL", "not a url")
+	for _, args := range [][]string{{"serve"}, {}, {"migrate"}, {"admin", "create-user", "x"}} {
+		t.Setenv("CODEBUDDY_ADMIN_PASSWORD", "long enough")
+		_, _, err := runCmd(t, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "CODEBUDDY_LOG_LEVEL") || !strings.Contains(err.Error(), "CODEBUDDY_BASE_URL") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+func TestServeAndShutdown(t *testing.T) {
+	testEnv(t)
+	cfg, err := config.FromOS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m, err := Open(ctx, cfg, newLogger(cfg, &logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ctx) }()
+	base := "http://" + m.Addr().String()
+	get := func(path string) (int, string) {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	// Execution is off, so readiness says so (503) and names the sandbox.
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, `"database":{"status":"ok"`) || !strings.Contains(body, "sandbox") {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after cancel: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still answering after shutdown")
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func TestListenBusyAddress(t *testing.T) {
+	testEnv(t)
+	cfg, _ := config.FromOS()
+	ctx := context.Background()
+	a, err := Open(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.listener.Close()
+	cfg2 := *cfg
+	cfg2.Addr = a.Addr().String()
+	cfg2.DataDir = t.TempDir()
+	b, err := Open(ctx, &cfg2, newLogger(&cfg2, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Listen(); err == nil || !strings.Contains(err.Error(), cfg2.Addr) {
+		t.Fatalf("second Listen on %s: %v", cfg2.Addr, err)
+	}
+}
+
+func TestLoggerFormats(t *testing.T) {
+	var buf bytes.Buffer
+	newLogger(&config.Config{LogLevel: "DEBUG", LogFormat: "text"}, &buf).Debug("hello", "k", "v")
+	if !strings.Contains(buf.String(), "level=DEBUG") || !strings.Contains(buf.String(), "k=v") {
+		t.Fatalf("text: %q", buf.String())
+	}
+	buf.Reset()
+	l := newLogger(&config.Config{LogLevel: "warn", LogFormat: "json"}, &buf)
+	l.Info("dropped")
+	l.Warn("kept")
+	if strings.Contains(buf.String(), "dropped") || !strings.Contains(buf.String(), `"msg":"kept"`) {
+		t.Fatalf("json: %q", buf.String())
+	}
+}
