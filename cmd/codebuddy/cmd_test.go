@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alicebob/miniredis/v2"
 
 	"github.com/codebuddy-dev/codebuddy/auth"
 	"github.com/codebuddy-dev/codebuddy/config"
@@ -221,5 +226,126 @@ func TestLoggerFormats(t *testing.T) {
 	l.Warn("kept")
 	if strings.Contains(buf.String(), "dropped") || !strings.Contains(buf.String(), `"msg":"kept"`) {
 		t.Fatalf("json: %q", buf.String())
+	}
+}
+
+// TestOpenWithRedisAndSentry: a Redis URL turns on the shared broker, rate limits
+// and a readiness check; a Sentry DSN is accepted without any network at start-up.
+func TestOpenWithRedisAndSentry(t *testing.T) {
+	testEnv(t)
+	mr := miniredis.RunT(t)
+	t.Setenv("CODEBUDDY_REDIS_URL", "redis://"+mr.Addr()+"/0")
+	t.Setenv("CODEBUDDY_SENTRY_DSN", "http://public@127.0.0.1:1/1")
+	cfg, err := config.FromOS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(context.Background(), cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Redis == nil {
+		t.Fatal("no Redis client")
+	}
+	rec := httptest.NewRecorder()
+	m.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if !strings.Contains(rec.Body.String(), `"redis":{"status":"ok"`) {
+		t.Fatalf("/readyz: %s", rec.Body)
+	}
+	// Rate-limit counters live in Redis now.
+	rec = httptest.NewRecorder()
+	m.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if keys := mr.Keys(); len(keys) == 0 {
+		t.Fatal("no rate-limit keys in Redis after a request")
+	}
+	mr.Close()
+	rec = httptest.NewRecorder()
+	m.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"redis":{"status":"fail"`) {
+		t.Fatalf("/readyz with Redis down: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestOpenRedisUnreachable(t *testing.T) {
+	testEnv(t)
+	t.Setenv("CODEBUDDY_REDIS_URL", "redis://127.0.0.1:1/0")
+	cfg, _ := config.FromOS()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if m, err := Open(ctx, cfg, newLogger(cfg, io.Discard)); err == nil {
+		m.Close()
+		t.Fatal("Open with an unreachable Redis succeeded")
+	}
+}
+
+// TestRunServeStopsWithContext: serve runs until its context ends, then shuts down
+// cleanly. The context is cancelled once the log says it is serving.
+func TestRunServeStopsWithContext(t *testing.T) {
+	testEnv(t)
+	t.Setenv("CODEBUDDY_LOG_LEVEL", "info")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var log bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) {
+		if bytes.Contains(p, []byte(`"msg":"serving"`)) {
+			cancel()
+		}
+		return log.Write(p)
+	})
+	if err := run(ctx, []string{"serve"}, strings.NewReader(""), io.Discard, w); err != nil {
+		t.Fatalf("serve: %v (log %s)", err, log.String())
+	}
+	if !strings.Contains(log.String(), "shutting down") {
+		t.Fatalf("no shutdown in the log: %s", log.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestSessionStarterFiles: a session created through the wired server gets the
+// language's starter file from the runner's table.
+func TestSessionStarterFiles(t *testing.T) {
+	testEnv(t)
+	cfg, _ := config.FromOS()
+	m, err := Open(context.Background(), cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ts := httptest.NewServer(m.HTTP)
+	defer ts.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	post := func(path, body string) (int, string) {
+		res, err := c.Post(ts.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := post("/api/register", `{"username":"alice","password":"correct horse"}`); code != 201 {
+		t.Fatalf("register: %d %s", code, body)
+	}
+	code, body := post("/api/sessions", `{"name":"demo","language":"python"}`)
+	if code != 201 {
+		t.Fatalf("create session: %d %s", code, body)
+	}
+	var s struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal([]byte(body), &s)
+	res, err := c.Get(ts.URL + "/api/sessions/" + s.ID + "/files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if !strings.Contains(string(b), "main.py") {
+		t.Fatalf("files: %s", b)
 	}
 }
