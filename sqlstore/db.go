@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,6 +60,11 @@ type DB struct {
 	// Now and NewID are injectable so tests control time and identifiers.
 	Now   func() time.Time
 	NewID func() string
+
+	// tokenStmt is UserByTokenHash's query, prepared once: it runs on every
+	// authenticated request, and parsing it each time was its largest cost on SQLite.
+	tokenMu   sync.Mutex
+	tokenStmt *sql.Stmt
 }
 
 // Open connects, configures and migrates the database.
@@ -166,6 +172,12 @@ func (db *DB) Engine() string { return db.engine }
 // Close closes the pools.
 func (db *DB) Close() error {
 	var errs []error
+	db.tokenMu.Lock()
+	if db.tokenStmt != nil {
+		errs = append(errs, db.tokenStmt.Close())
+		db.tokenStmt = nil
+	}
+	db.tokenMu.Unlock()
 	if db.read != nil && db.read != db.write {
 		errs = append(errs, db.read.Close())
 	}

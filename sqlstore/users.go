@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -155,33 +156,55 @@ func (db *DB) CreateToken(ctx context.Context, t *codebuddy.Token, hash []byte) 
 	return nil
 }
 
-// UserByTokenHash implements codebuddy.TokenStore.
+// UserByTokenHash implements codebuddy.TokenStore. It runs on every authenticated
+// request, so it is one round trip through a statement prepared once per connection.
 func (db *DB) UserByTokenHash(ctx context.Context, hash []byte, now time.Time) (*codebuddy.User, *codebuddy.Token, error) {
-	// One round trip: this runs on every authenticated request.
-	var row struct {
-		userRow
-		TokenID   string     `bun:"token_id"`
-		Kind      string     `bun:"kind"`
-		Name      string     `bun:"name"`
-		TCreated  time.Time  `bun:"token_created_at"`
-		ExpiresAt *time.Time `bun:"expires_at"`
-		LastUsed  *time.Time `bun:"last_used_at"`
+	stmt, err := db.tokenQuery(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	err := db.read.NewRaw(`SELECT u.id, u.username, u.email, u.password_hash, u.theme, u.created_at, u.updated_at,
-		t.id AS token_id, t.kind, t.name, t.created_at AS token_created_at, t.expires_at, t.last_used_at
-		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash).Scan(ctx, &row)
+	var u userRow
+	var tok codebuddy.Token
+	var expires, lastUsed sql.NullTime
+	err = stmt.QueryRowContext(ctx, hash).Scan(&u.ID, &u.Username, &u.Email, &u.Theme, &u.CreatedAt, &u.UpdatedAt,
+		&tok.ID, &tok.Kind, &tok.Name, &tok.CreatedAt, &expires, &lastUsed)
 	if err != nil {
 		if isNoRows(err) {
 			return nil, nil, codebuddy.Errorf(codebuddy.EUNAUTHORIZED, "invalid or revoked token")
 		}
 		return nil, nil, fmt.Errorf("select token: %w", err)
 	}
-	if row.ExpiresAt != nil && !now.Before(*row.ExpiresAt) {
+	if expires.Valid && !now.Before(expires.Time) {
 		return nil, nil, codebuddy.Errorf(codebuddy.EUNAUTHORIZED, "token expired")
 	}
-	tok := &codebuddy.Token{ID: row.TokenID, UserID: row.ID, Kind: row.Kind, Name: row.Name,
-		CreatedAt: row.TCreated.UTC(), ExpiresAt: utcPtr(row.ExpiresAt), LastUsedAt: utcPtr(row.LastUsed)}
-	return row.userRow.domain(), tok, nil
+	tok.UserID, tok.CreatedAt = u.ID, tok.CreatedAt.UTC()
+	if expires.Valid {
+		tok.ExpiresAt = utcPtr(&expires.Time)
+	}
+	if lastUsed.Valid {
+		tok.LastUsedAt = utcPtr(&lastUsed.Time)
+	}
+	return u.domain(), &tok, nil
+}
+
+func (db *DB) tokenQuery(ctx context.Context) (*sql.Stmt, error) {
+	db.tokenMu.Lock()
+	defer db.tokenMu.Unlock()
+	if db.tokenStmt != nil {
+		return db.tokenStmt, nil
+	}
+	ph := "?"
+	if db.engine == Postgres {
+		ph = "$1"
+	}
+	stmt, err := db.read.DB.PrepareContext(ctx, `SELECT u.id, u.username, u.email, u.theme, u.created_at, u.updated_at,
+		t.id, t.kind, t.name, t.created_at, t.expires_at, t.last_used_at
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = `+ph)
+	if err != nil {
+		return nil, fmt.Errorf("prepare token query: %w", err)
+	}
+	db.tokenStmt = stmt
+	return stmt, nil
 }
 
 // TouchToken implements codebuddy.TokenStore.
