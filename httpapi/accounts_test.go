@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -549,8 +550,56 @@ func TestSPAWithoutIndex(t *testing.T) {
 	env.Run(t, []apiScenario{{Name: "notice", URL: "/", Status: 200, Contains: []string{"built without the web client"}}})
 }
 
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// logLine returns the decoded log record whose request_id is id.
+func logLine(t *testing.T, log, id string) map[string]any {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["request_id"] == id && rec["msg"] == "request" {
+			return rec
+		}
+	}
+	t.Fatalf("no request log for %s in:\n%s", id, log)
+	return nil
+}
+
+func TestAccessLog(t *testing.T) {
+	var log syncBuffer
+	env := newAPIEnv(t, "sqlite", withLog(&log))
+	alice := env.Register("alice")
+	r := alice.Do("GET", "/api/user", nil)
+	rec := logLine(t, log.String(), r.Header.Get("X-Request-Id"))
+	if rec["route"] != "GET /api/user" || rec["status"] != float64(200) || rec["user_id"] != alice.User.ID ||
+		rec["method"] != "GET" || rec["latency_ms"] == nil || rec["level"] != "INFO" {
+		t.Fatalf("access log %v", rec)
+	}
+	r = env.Anon().Do("GET", "/api/nothing-here", nil)
+	if rec := logLine(t, log.String(), r.Header.Get("X-Request-Id")); rec["route"] != "/api/" || rec["user_id"] != nil {
+		t.Fatalf("anonymous log %v", rec)
+	}
+}
+
 func TestPanicRecovery(t *testing.T) {
-	env := newAPIEnv(t, "sqlite", withSetup(func(s *httpapi.Server) {
+	var log syncBuffer
+	env := newAPIEnv(t, "sqlite", withLog(&log), withSetup(func(s *httpapi.Server) {
 		s.Mux().HandleFunc("GET /api/test/panic", func(http.ResponseWriter, *http.Request) {
 			panic("secret internal detail")
 		})
@@ -567,6 +616,20 @@ func TestPanicRecovery(t *testing.T) {
 		if strings.Contains(string(r.Body), leak) {
 			t.Fatalf("500 body leaks %q: %s", leak, r.Body)
 		}
+	}
+	// The stack goes to the log, with the request ID, and the request is logged as an error.
+	var logged bool
+	for _, line := range strings.Split(log.String(), "\n") {
+		if strings.Contains(line, `"msg":"panic"`) && strings.Contains(line, p.RequestID) &&
+			strings.Contains(line, "secret internal detail") && strings.Contains(line, "goroutine") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Fatalf("panic not logged with its stack:\n%s", log.String())
+	}
+	if rec := logLine(t, log.String(), p.RequestID); rec["status"] != float64(500) || rec["level"] != "ERROR" {
+		t.Fatalf("request log %v", rec)
 	}
 	// The server keeps serving.
 	if r := env.Anon().Do("GET", "/healthz", nil); r.Status != 200 {

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -63,6 +64,7 @@ type apiOptions struct {
 	web    fs.FS
 	checks []httpapi.Check
 	setup  []func(*httpapi.Server)
+	log    io.Writer
 }
 
 type apiOption func(*apiOptions)
@@ -74,6 +76,10 @@ func withWeb(web fs.FS) apiOption { return func(o *apiOptions) { o.web = web } }
 func withChecks(c ...httpapi.Check) apiOption {
 	return func(o *apiOptions) { o.checks = append(o.checks, c...) }
 }
+
+// withLog sends the server's JSON log to w (tests read it back).
+func withLog(w io.Writer) apiOption { return func(o *apiOptions) { o.log = w } }
+
 func withSetup(f func(*httpapi.Server)) apiOption {
 	return func(o *apiOptions) { o.setup = append(o.setup, f) }
 }
@@ -130,8 +136,12 @@ func newAPIEnv(t testing.TB, engine string, opts ...apiOption) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logger *slog.Logger
+	if o.log != nil {
+		logger = slog.New(slog.NewJSONHandler(o.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	env.Server = httpapi.New(httpapi.Options{Config: cfg, Auth: env.Auth, Users: env.DB, Web: o.web,
-		Checks: o.checks, Version: "test", Now: env.Now})
+		Checks: o.checks, Version: "test", Now: env.Now, Logger: logger})
 	for _, f := range o.setup {
 		f(env.Server)
 	}
