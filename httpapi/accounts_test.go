@@ -180,6 +180,9 @@ func TestUserAndLogout(t *testing.T) {
 			{Name: "login cookie as bearer", URL: "/api/user", Client: env.Bearer(cookie), Status: 200,
 				JSON: map[string]any{"id": alice.User.ID}},
 			{Name: "basic auth is no credential", URL: "/api/user", Headers: []string{"Authorization", "Basic YTpi"}, Status: 401},
+			// An Authorization header is the credential when present; the cookie is not a fallback.
+			{Name: "bad bearer beside a good cookie", URL: "/api/user", Client: alice,
+				Headers: []string{"Authorization", "Bearer cb_revoked"}, Status: 401, Problem: field("")},
 			{Name: "patch theme", Method: "PATCH", URL: "/api/user", Client: alice, Body: map[string]any{"theme": "dark"},
 				Status: 200, JSON: map[string]any{"theme": "dark", "username": "alice"}},
 			{Name: "patch email", Method: "PATCH", URL: "/api/user", Client: alice,
