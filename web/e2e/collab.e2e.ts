@@ -1,13 +1,23 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServer, type RunningServer } from "./server";
 
 // End-to-end: real server, Debian's chromium, two (then three) people in
 // separate browser contexts. Screenshots go to web/test-results/.
 const SHOTS = join(import.meta.dirname, "..", "test-results");
-const CHROMIUM = process.env.CODEBUDDY_TEST_CHROMIUM ?? "/usr/bin/chromium";
+// A missing browser is a failure, never a skip: CI sets CODEBUDDY_TEST_CHROMIUM.
+const CHROMIUM = process.env.CODEBUDDY_TEST_CHROMIUM || "/usr/bin/chromium";
+const CHROME_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 let server: RunningServer;
 let browser: Browser;
@@ -16,8 +26,10 @@ const consoleErrors: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
+  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (set CODEBUDDY_TEST_CHROMIUM)`);
   server = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  // launch() gives chromium a fresh temporary profile of its own each run.
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
 });
 
 afterAll(async () => {
@@ -25,8 +37,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function signUp(name: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-  const context = await browser.newContext({ viewport });
+const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } };
+// iPhone 12-14 class screen: 390x844 CSS pixels, touch, mobile layout viewport.
+const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
+
+async function signUp(name: string, options = DESKTOP): Promise<Page> {
+  const context = await browser.newContext(options);
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (e) => consoleErrors.push(`${name}: ${e.message}`));
@@ -57,6 +73,25 @@ async function invite(owner: Page, sessionId: string, role: "editor" | "viewer")
     [sessionId, role] as const,
   );
   return body.token;
+}
+
+/** The session's one file as the server stores it (GET /api/files/{id}), fetched with page's cookie. */
+function serverText(page: Page, sessionId: string): Promise<string> {
+  return page.evaluate(async (id) => {
+    type Entry = { id: string; isFolder: boolean };
+    const body = (await (await fetch(`/api/sessions/${id}/files`)).json()) as Entry[] | Record<string, Entry[]>;
+    const files = Array.isArray(body) ? body : (Object.values(body).find(Array.isArray) ?? []);
+    const file = files.find((f) => !f.isFolder);
+    if (!file) throw new Error("session has no file");
+    return ((await (await fetch(`/api/files/${file.id}`)).json()) as { content: string }).content;
+  }, sessionId);
+}
+
+/** page's People list shows name as connected now. */
+async function seesOnline(page: Page, name: string) {
+  await expect
+    .poll(() => page.locator(".participants li").filter({ hasText: name }).innerText(), { timeout: 15_000 })
+    .toMatch(/· online$/);
 }
 
 async function saved(page: Page) {
@@ -96,6 +131,12 @@ describe("two people in one session", () => {
     const text = await docText(ann);
     expect(text).toContain("print('ann 😀 says hi')");
     expect(text).toContain("# bob 🌍 was here");
+    await expect.poll(() => serverText(bob, sessionId)).toBe(text);
+  });
+
+  test("each sees the other online in the People list", async () => {
+    await seesOnline(ann, `bob_${suffix}`);
+    await seesOnline(bob, `ann_${suffix}`);
   });
 
   test("each sees the other's cursor labelled with their name", async () => {
@@ -134,6 +175,9 @@ describe("two people in one session", () => {
     await ann.keyboard.press("Control+Home");
     await ann.keyboard.type("# meanwhile at home\n");
     await bob.screenshot({ path: join(SHOTS, "bob-offline.png") });
+    // Offline really cut bob off: ann has her own line but not his yet.
+    await expect.poll(() => docText(ann)).toContain("# meanwhile at home");
+    expect(await docText(ann)).not.toContain("on the train");
     await bob.context().setOffline(false);
     await saved(bob);
     await saved(ann);
@@ -141,6 +185,7 @@ describe("two people in one session", () => {
     const text = await docText(ann);
     expect(text).toContain("# written on the train ✈️");
     expect(text).toContain("# meanwhile at home");
+    await expect.poll(() => serverText(ann, sessionId)).toBe(text);
   });
 
   test("text in the Input tab is the program's standard input", async () => {
@@ -156,7 +201,7 @@ describe("two people in one session", () => {
   });
 
   test("a phone-sized screen can open the session and edit", async () => {
-    const pat = await signUp(`pat_${suffix}`, { width: 390, height: 780 });
+    const pat = await signUp(`pat_${suffix}`, PHONE);
     await pat.goto(`${server.url}/invite/${await invite(ann, sessionId, "editor")}`);
     await pat.locator(".cm-content").waitFor();
     await pat.locator(".cm-content").click();
@@ -165,6 +210,7 @@ describe("two people in one session", () => {
     await saved(pat);
     await expect.poll(() => docText(ann)).toContain("# from a phone 📱");
     await pat.screenshot({ path: join(SHOTS, "phone.png") });
+    await expect.poll(() => serverText(pat, sessionId)).toContain("# from a phone 📱");
     await pat.getByRole("button", { name: "Chat", exact: true }).click();
     await pat.getByRole("log", { name: "Chat messages" }).getByText("ready when you are").waitFor();
   });

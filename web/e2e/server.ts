@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,27 +23,42 @@ function freePort(): Promise<number> {
 /**
  * The server the tests talk to: CODEBUDDY_E2E_URL when the caller runs one,
  * otherwise `bin/codebuddy serve` (CODEBUDDY_BIN overrides the path) on a
- * free loopback port with a throw-away data directory.
+ * free loopback port with a throw-away data directory. bin/codebuddy embeds
+ * web/dist, so it is rebuilt first (`make build`, incremental) unless
+ * CODEBUDDY_BIN is given or CODEBUDDY_SKIP_BUILD=1: a stale binary would test
+ * yesterday's client.
  */
 export async function startServer(): Promise<RunningServer> {
   const given = process.env.CODEBUDDY_E2E_URL;
   if (given) return { url: given.replace(/\/$/, ""), stop: async () => {} };
 
-  const bin = resolve(process.env.CODEBUDDY_BIN ?? join(import.meta.dirname, "..", "..", "bin", "codebuddy"));
+  const root = join(import.meta.dirname, "..", "..");
+  if (!process.env.CODEBUDDY_BIN && process.env.CODEBUDDY_SKIP_BUILD !== "1") {
+    execFileSync("make", ["build"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  }
+  const bin = resolve(process.env.CODEBUDDY_BIN ?? join(root, "bin", "codebuddy"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), "codebuddy-e2e-"));
   let log = "";
   const child: ChildProcess = spawn(bin, ["serve"], {
-    env: { ...process.env, CODEBUDDY_ADDR: `127.0.0.1:${port}`, CODEBUDDY_DATA_DIR: dataDir, CODEBUDDY_BASE_URL: url, CODEBUDDY_LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      CODEBUDDY_ADDR: `127.0.0.1:${port}`,
+      CODEBUDDY_DATA_DIR: dataDir,
+      CODEBUDDY_BASE_URL: url,
+      CODEBUDDY_GO_CACHE_DIR: process.env.CODEBUDDY_GO_CACHE_DIR ?? "/var/tmp/codebuddy-test-gocache",
+      CODEBUDDY_EXEC_SLOTS: "2",
+      CODEBUDDY_LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (d) => (log += d));
   child.stderr?.on("data", (d) => (log += d));
   const exited = new Promise<void>((ok) => child.once("exit", () => ok()));
 
-  // Language detection can take a while on the first start (warming the Go cache).
-  const deadline = Date.now() + 90_000;
+  // Start-up detects the toolchains, which can take a while on a cold cache.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${bin} exited with ${child.exitCode}:\n${log}`);
     try {
@@ -54,7 +69,9 @@ export async function startServer(): Promise<RunningServer> {
     }
     if (Date.now() > deadline) {
       child.kill("SIGTERM");
-      throw new Error(`${bin} did not become ready:\n${log}`);
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`${bin} did not become ready within 60 s:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -62,7 +79,10 @@ export async function startServer(): Promise<RunningServer> {
     url,
     stop: async () => {
       child.kill("SIGTERM");
+      // Open WebSockets may hold graceful shutdown; don't let that hang the run.
+      const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await exited;
+      clearTimeout(kill);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
