@@ -34,7 +34,9 @@ export async function startServer(): Promise<RunningServer> {
 
   const root = join(import.meta.dirname, "..", "..");
   if (!process.env.CODEBUDDY_BIN && process.env.CODEBUDDY_SKIP_BUILD !== "1") {
-    execFileSync("make", ["build"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+    // Not vitest's environment: NODE_ENV=test would make vite bundle React's development build into dist.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NODE_ENV" && !k.startsWith("VITEST")));
+    execFileSync("make", ["build"], { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
   }
   const bin = resolve(process.env.CODEBUDDY_BIN ?? join(root, "bin", "codebuddy"));
   const port = await freePort();

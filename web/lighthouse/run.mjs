@@ -131,7 +131,11 @@ async function initialScripts(lhr) {
 async function main() {
   if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (set CODEBUDDY_TEST_CHROMIUM)`);
   mkdirSync(OUT, { recursive: true });
-  if (process.env.CODEBUDDY_SKIP_BUILD !== "1") execFileSync("make", ["build"], { cwd: ROOT, stdio: "inherit" });
+  if (process.env.CODEBUDDY_SKIP_BUILD !== "1") {
+    // NODE_ENV=test or development in the caller's shell would make vite bundle React's development build.
+    const { NODE_ENV: _, ...env } = process.env;
+    execFileSync("make", ["build"], { cwd: ROOT, env, stdio: "inherit" });
+  }
 
   const server = await startServer();
   const userDataDir = mkdtempSync(join(tmpdir(), "codebuddy-lighthouse-chrome-"));
