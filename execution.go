@@ -39,4 +39,8 @@ type ExecutionStore interface {
 	Execution(ctx context.Context, id string) (*Execution, error)
 	// Executions pages a session's runs, newest first, before an id cursor.
 	Executions(ctx context.Context, sessionID, before string, limit int) ([]*Execution, error)
+	// AbandonExecutions ends the runs created before the time that never got
+	// a verdict (their server stopped mid-run) as internal errors with the
+	// reason on stderr, and says how many there were.
+	AbandonExecutions(ctx context.Context, createdBefore time.Time, reason string) (int, error)
 }

@@ -116,8 +116,9 @@ func (db *DB) Execution(ctx context.Context, id string) (*codebuddy.Execution, e
 
 // Executions implements codebuddy.ExecutionStore.
 func (db *DB) Executions(ctx context.Context, sessionID, before string, limit int) ([]*codebuddy.Execution, error) {
-	if limit <= 0 || limit > codebuddy.MaxPageSize {
-		limit = codebuddy.MaxPageSize
+	// One more than a page, so that callers can tell whether another follows.
+	if limit <= 0 || limit > codebuddy.MaxPageSize+1 {
+		limit = codebuddy.MaxPageSize + 1
 	}
 	var rows []executionRow
 	q := db.read.NewSelect().Model(&rows).Where("session_id = ?", sessionID)
@@ -132,4 +133,23 @@ func (db *DB) Executions(ctx context.Context, sessionID, before string, limit in
 		out[i] = rows[i].domain()
 	}
 	return out, nil
+}
+
+// AbandonExecutions implements codebuddy.ExecutionStore.
+func (db *DB) AbandonExecutions(ctx context.Context, createdBefore time.Time, reason string) (int, error) {
+	res, err := db.write.NewUpdate().Model((*executionRow)(nil)).
+		Set("status = ?", "internal_error").
+		Set("stderr = ?", clip(reason)).
+		Set("finished_at = ?", db.Now()).
+		Where("finished_at IS NULL").
+		Where("created_at < ?", createdBefore).
+		Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("abandon executions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("abandon executions: %w", err)
+	}
+	return int(n), nil
 }

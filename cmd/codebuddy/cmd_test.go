@@ -14,6 +14,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/codebuddy-dev/codebuddy"
 	"github.com/codebuddy-dev/codebuddy/auth"
 	"github.com/codebuddy-dev/codebuddy/config"
 	"github.com/codebuddy-dev/codebuddy/sqlstore"
@@ -347,5 +348,39 @@ func TestSessionStarterFiles(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	if !strings.Contains(string(b), "main.py") {
 		t.Fatalf("files: %s", b)
+	}
+}
+
+// A run the previous server left queued or running (it was killed mid-run)
+// must not stay "queued" for ever: the next start on SQLite ends it.
+func TestStartEndsRunsAStoppedServerLeft(t *testing.T) {
+	testEnv(t)
+	cfg, err := config.FromOS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	m, err := Open(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &codebuddy.User{Username: "runner"}
+	if err := m.DB.CreateUser(ctx, u, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	e := &codebuddy.Execution{UserID: u.ID, Language: "python", Status: "queued"}
+	if err := m.DB.CreateExecution(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+
+	m, err = Open(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	got, err := m.DB.Execution(ctx, e.ID)
+	if err != nil || got.Status != "internal_error" || got.FinishedAt == nil || got.Stderr != abandonedRun {
+		t.Fatalf("the left-over run reads %+v, %v; want an internal error saying why", got, err)
 	}
 }

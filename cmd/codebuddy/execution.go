@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/codebuddy-dev/codebuddy/runner"
 	"github.com/codebuddy-dev/codebuddy/sandbox"
+	"github.com/codebuddy-dev/codebuddy/sqlstore"
 )
 
 // openExecution detects the toolchains and starts the sandbox pool and the queue.
@@ -63,5 +65,53 @@ func (m *Main) openExecution(ctx context.Context) error {
 		}
 	}
 	m.Log.Info("code execution", "sandbox", m.Config.Sandbox, "ready", poolErr == nil, "languages_available", avail)
+	return nil
+}
+
+// abandonedRun is the stderr of a run whose server stopped before its verdict.
+const abandonedRun = "the server stopped before this run finished; run it again"
+
+// staleRunAge is how old an unfinished run on a shared database must be before
+// any node ends it: far beyond the longest queue wait plus compile and run
+// limits, so a run another live node is still executing is never touched.
+const staleRunAge = time.Hour
+
+// abandonRuns ends the runs recorded as queued or running that no server will
+// finish (a crash or kill mid-run left them so), as internal errors. On SQLite
+// this process is the only server, so every unfinished run is such a run; on
+// PostgreSQL other nodes may be running theirs, so only stale ones are ended,
+// now and every quarter of staleRunAge.
+func (m *Main) abandonRuns(ctx context.Context) error {
+	sweep := func(ctx context.Context, age time.Duration) error {
+		n, err := m.DB.AbandonExecutions(ctx, m.DB.Now().Add(-age), abandonedRun)
+		if n > 0 {
+			m.Log.Warn("ended runs a stopped server left unfinished", "runs", n)
+		}
+		return err
+	}
+	if m.DB.Engine() != sqlstore.Postgres {
+		return sweep(ctx, 0)
+	}
+	if err := sweep(ctx, staleRunAge); err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(staleRunAge / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if err := sweep(context.Background(), staleRunAge); err != nil {
+					m.Log.Error("end stale runs", "err", err)
+				}
+			}
+		}
+	}()
+	m.closers = append(m.closers, func() error { close(stop); <-done; return nil })
 	return nil
 }

@@ -122,6 +122,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 	checks = append(checks, httpapi.Check{Name: "sandbox", Check: func(context.Context) error { return m.Runner.Ready() }})
 	m.Work = workspace.New(workspace.Options{Store: db, Now: now, Starter: starterFiles(m.Runner)})
 	m.Runs = runs.New(runs.Options{Queue: m.Queue, Runner: m.Runner, Store: db, Workspace: m.Work, Files: db, Logger: log})
+	if err := m.abandonRuns(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
 	m.Hub = collab.New(collab.Options{Workspace: m.Work, Files: db, Log: db, Broker: m.Broker, Logger: log,
 		Node: nodeName(), Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: now, Runs: m.Runs})
 	m.closers = append(m.closers, func() error { m.Hub.Close(); return nil })
