@@ -15,8 +15,8 @@ func TestExecutionUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.stop()
-	c := newUserAt(t, srv.base, "off")
+	defer srv.Stop()
+	c := newUserAt(t, srv.URL, "off")
 
 	status, b := c.call(http.MethodGet, "/readyz", nil)
 	var ready struct {

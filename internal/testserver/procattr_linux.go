@@ -1,4 +1,4 @@
-package runstest
+package testserver
 
 import (
 	"os/exec"

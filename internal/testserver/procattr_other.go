@@ -1,6 +1,6 @@
 //go:build !linux
 
-package runstest
+package testserver
 
 import "os/exec"
 

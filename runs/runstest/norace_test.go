@@ -1,5 +1,0 @@
-//go:build !race
-
-package runstest
-
-const raceBuild = false
