@@ -260,6 +260,13 @@ func DetectLanguages(ctx context.Context, cfg Config) (langs []Language, mounts 
 	return langs, mounts
 }
 
+// LanguageTable returns the language table without detecting any toolchain:
+// every language unavailable, with no version. For a server whose execution
+// is turned off, which need not spend start-up time probing toolchains.
+func LanguageTable(cfg Config) []Language {
+	return languageTable(cfg.withDefaults().GoCacheDir)
+}
+
 // New returns a Runner over pool with the detected language table. A nil
 // pool (the sandbox could not be set up) is allowed: every language is then
 // unavailable with poolErr as the reason, and Execute fails with

@@ -27,13 +27,22 @@ func (m *Main) openExecution(ctx context.Context) error {
 		}
 	}
 	cfg.Logger = m.Log
-	langs, mounts := runner.DetectLanguages(ctx, cfg)
+	var langs []runner.Language
+	var mounts []string
 	var pool *sandbox.Pool
 	var poolErr error
 	switch m.Config.Sandbox {
 	case "off":
+		// Nothing will run: skip probing the toolchains (seconds of start-up,
+		// more when the Go build cache is cold). Every language is listed
+		// unavailable with this reason.
 		poolErr = errors.New("code execution is turned off by the operator (CODEBUDDY_SANDBOX=off)")
+		langs = runner.LanguageTable(cfg)
+		for i := range langs {
+			langs[i].Reason = poolErr.Error()
+		}
 	default:
+		langs, mounts = runner.DetectLanguages(ctx, cfg)
 		dataDir, err := filepath.Abs(m.Config.DataDir)
 		if err != nil {
 			return fmt.Errorf("data dir: %w", err)
