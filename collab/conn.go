@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -42,6 +43,21 @@ type conn struct {
 	closeOnce sync.Once
 	limiter   *rate.Limiter
 	strikes   int
+
+	// Closing: closing is set first (nothing more is handled or queued), then the
+	// connection leaves everything, stop tells writeLoop to flush the queue
+	// (unless dropQueue) and end, flushed says it did, and only then is the close
+	// frame written, so that it follows the frames queued before it, and the
+	// context cancelled. closed is closed at the very end.
+	closing   atomic.Bool
+	dropQueue bool
+	stop      chan struct{}
+	flushed   chan struct{}
+	closed    chan struct{}
+
+	// opMu serialises changes to the joined session and the open files: the
+	// message handlers, access re-checks and the clean-up at close.
+	opMu sync.Mutex
 
 	mu         sync.Mutex // guards the fields below
 	session    *codebuddy.Session
@@ -83,12 +99,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(MaxFrameBytes)
 	ctx, cancel := context.WithCancel(h.ctx)
 	c := &conn{hub: h, ws: ws, user: u, id: newConnID(), send: make(chan []byte, h.sendQueue), ctx: ctx, cancel: cancel,
-		limiter: rate.NewLimiter(rate.Limit(h.msgRate), h.msgBurst), open: map[string]*document{}, lastActive: h.now()}
+		limiter: rate.NewLimiter(rate.Limit(h.msgRate), h.msgBurst), open: map[string]*document{}, lastActive: h.now(),
+		stop: make(chan struct{}), flushed: make(chan struct{}), closed: make(chan struct{})}
 	h.addUserConn(c)
-	defer c.cleanup()
 	go c.writeLoop()
 	go c.pingLoop()
 	c.readLoop()
+	c.close(websocket.StatusNormalClosure, "")
+	<-c.closed
 }
 
 func (c *conn) readLoop() {
@@ -119,21 +137,46 @@ func (c *conn) readLoop() {
 			c.sendError("invalid_message", "frames must be JSON text", "")
 			continue
 		}
-		c.handle(data)
+		c.opMu.Lock()
+		if !c.closing.Load() {
+			c.handle(data)
+		}
+		c.opMu.Unlock()
 	}
 }
 
 func (c *conn) writeLoop() {
+	defer close(c.flushed)
+	write := func(frame []byte) bool {
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		err := c.ws.Write(ctx, websocket.MessageText, frame)
+		cancel()
+		if err != nil {
+			c.close(websocket.StatusGoingAway, "write failed")
+			return false
+		}
+		return true
+	}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
+		case <-c.stop:
+			if c.dropQueue {
+				return
+			}
+			for {
+				select {
+				case frame := <-c.send:
+					if !write(frame) {
+						return
+					}
+				default:
+					return
+				}
+			}
 		case frame := <-c.send:
-			ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-			err := c.ws.Write(ctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusGoingAway, "write failed")
+			if !write(frame) {
 				return
 			}
 		}
@@ -162,6 +205,9 @@ func (c *conn) pingLoop() {
 // sendRaw queues a frame; a client whose queue is full is dropped rather than
 // allowed to hold up the document for everyone else.
 func (c *conn) sendRaw(frame []byte) {
+	if c.closing.Load() {
+		return
+	}
 	select {
 	case c.send <- frame:
 	case <-c.ctx.Done():
@@ -183,17 +229,32 @@ func (c *conn) sendError(code, msg, file string) {
 	c.sendJSON(errorMsg{Type: "error", Code: code, Message: msg, File: file})
 }
 
+// close ends the connection with code; it returns at once (closed says when done).
+// The client gets the frames queued before (all of them, except when it is too
+// slow to read them) and then the close code.
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
-		c.cancel()
-		go func() { _ = c.ws.Close(code, reason) }()
+		c.closing.Store(true)
+		c.dropQueue = code == closeSlowConsumer
+		go func() {
+			defer close(c.closed)
+			c.opMu.Lock()
+			c.cleanup()
+			c.opMu.Unlock()
+			close(c.stop)
+			// Bounded by the write timeout of a frame in flight and of the queued ones.
+			<-c.flushed
+			// Close writes the close frame and waits (at most 5 s) for the client's.
+			_ = c.ws.Close(code, reason)
+			c.cancel()
+		}()
 	})
 }
 
 func (c *conn) closeGoingAway() { c.close(websocket.StatusGoingAway, "server shutting down") }
 
+// cleanup takes c out of its session, documents and the hub (c.opMu held).
 func (c *conn) cleanup() {
-	c.close(websocket.StatusNormalClosure, "")
 	c.mu.Lock()
 	sess := c.session
 	docs := c.open

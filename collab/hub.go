@@ -162,6 +162,14 @@ func (h *Hub) Close() {
 		_ = d.do(ctx, func() { d.snapshot(ctx) })
 		cancel()
 	}
+	// Give clients their close frame before the connections are cut.
+	deadline := time.After(5 * time.Second)
+	for _, c := range conns {
+		select {
+		case <-c.closed:
+		case <-deadline:
+		}
+	}
 	h.cancel()
 	h.wg.Wait()
 }
