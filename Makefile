@@ -50,5 +50,10 @@ lighthouse: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
+# Real-time load test (loadtest/collab): 200 writers on one file, or LOADFLAGS="-mode idle".
+load:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/codebuddy ./cmd/codebuddy
+	$(GO) run ./loadtest/collab -bin bin/codebuddy $(LOADFLAGS)
+
 clean:
 	rm -rf bin coverage web/dist/assets web/dist/index.html
