@@ -1,0 +1,171 @@
+package collabtest
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codebuddy-dev/codebuddy/internal/testserver"
+	"github.com/codebuddy-dev/codebuddy/sqlstore/sqlstoretest"
+)
+
+// runEdits has every peer make n random edits at once, each after a random
+// pause of up to 12 ms. before, when set, runs in the peer's goroutine before
+// its k-th edit (drops, reconnects, kills).
+func runEdits(t *testing.T, peers []*peer, n int, seed uint64, before func(k int, p *peer)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, uint64(i)))
+			for k := range n {
+				if before != nil {
+					before(k, p)
+				}
+				time.Sleep(time.Duration(r.IntN(12_000)) * time.Microsecond)
+				p.edit(t, r)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// dropAndReconnect closes the peer's socket abruptly right after two edits
+// (so the first is in flight and the second unconfirmed), edits offline,
+// and reconnects to base.
+func dropAndReconnect(t *testing.T, ctx context.Context, p *peer, r *rand.Rand, base string) {
+	p.edit(t, r)
+	p.edit(t, r)
+	p.c.Drop()
+	if p.doc.Pending() == 0 {
+		t.Logf("%s: edits confirmed before the drop", p.name)
+	}
+	for range 5 {
+		p.edit(t, r)
+	}
+	if s := p.doc.State(); s.Pending < 5 || s.Synced {
+		t.Errorf("%s offline: state %+v, want 5+ unconfirmed edits and not synced", p.name, s)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := p.c.ReconnectTo(ctx, base); err != nil {
+		t.Errorf("%s: reconnect: %v", p.name, err)
+	}
+}
+
+// Eight editors (owner, invited editors, visitors of a public session) type
+// at once into one file on one server; two lose their connection with edits
+// unconfirmed and come back. Everybody ends with the same text, the server's,
+// every edit is in the log once, and the log replays to it. After a graceful
+// restart on the same data the text is still there and editing goes on.
+func TestConvergence(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	peers, session, file := newPeers(t, srv.URL, 8)
+	for _, p := range peers {
+		p.connect(t, ctx, srv.URL, session, file)
+	}
+	owner := peers[0].user
+
+	runEdits(t, peers, 50, 1, func(k int, p *peer) {
+		if k == 25 && (p == peers[3] || p == peers[6]) {
+			dropAndReconnect(t, ctx, p, rand.New(rand.NewPCG(uint64(k), 7)), srv.URL)
+		}
+	})
+	head, text := converge(t, ctx, peers, owner, file)
+	hist := checkLog(t, owner, file, head, text, peers)
+	checkEveryEdit(t, peers, hist)
+	t.Logf("%d versions, %d units", head, len(text))
+
+	// Restart: the server closes every socket on the way down.
+	srv2, err := srv.Restart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv2.Stop)
+	if v, content := fileState(owner, file); v != head || content != text {
+		t.Fatalf("after a restart the file is at version %d %q, want %d %q", v, content, head, text)
+	}
+	for _, p := range peers {
+		if err := p.c.Reconnect(ctx); err != nil {
+			t.Fatalf("%s: reconnect after restart: %v", p.name, err)
+		}
+	}
+	runEdits(t, peers, 15, 2, nil)
+	head2, text2 := converge(t, ctx, peers, owner, file)
+	if head2 <= head {
+		t.Fatalf("no progress after the restart: version %d", head2)
+	}
+	hist = checkLog(t, owner, file, head2, text2, peers)
+	checkEveryEdit(t, peers, hist)
+	if srv2.Raced() {
+		t.Errorf("the restarted server reported a data race:\n%s", srv2.Log())
+	}
+}
+
+// Two server processes share PostgreSQL and Redis; editors on both converge.
+// Then one node is killed (SIGKILL) while everybody types: its editors
+// reconnect to the other node, resync and converge, and no update any client
+// saw acknowledged is missing from the log.
+func TestConvergenceTwoNodes(t *testing.T) {
+	redisURL := testserver.Service(t, testserver.RedisURLEnv, testserver.RequireRedisEnv)
+	testserver.Service(t, testserver.PostgresURLEnv, testserver.RequirePostgresEnv)
+	// A schema of its own: other packages use the same database at the same time.
+	env := []string{"CODEBUDDY_DATABASE_URL=" + sqlstoretest.SchemaURL(t), "CODEBUDDY_REDIS_URL=" + redisURL}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Second)
+	defer cancel()
+	a := startServer(t, "", env...)
+	b := startServer(t, "", env...)
+
+	peers, session, file := newPeers(t, a.URL, 8)
+	var onA []*peer
+	for i, p := range peers {
+		base := b.URL
+		if i%2 == 0 {
+			base = a.URL
+			onA = append(onA, p)
+		}
+		p.connect(t, ctx, base, session, file)
+	}
+	viewB := peers[1].user.At(b.URL)
+	viewA := peers[0].user.At(a.URL)
+
+	runEdits(t, peers, 40, 3, nil)
+	head, text := converge(t, ctx, peers, viewB, file)
+	if v, content := fileState(viewA, file); v != head || content != text {
+		t.Fatalf("node A has version %d %q, node B %d %q", v, content, head, text)
+	}
+	checkLog(t, viewB, file, head, text, peers)
+
+	var kill sync.Once
+	runEdits(t, peers, 40, 4, func(k int, p *peer) {
+		if k == 15 && p == peers[0] {
+			kill.Do(a.Kill)
+		}
+		if p.c.BaseURL() == a.URL && !p.c.Connected() {
+			if err := p.c.ReconnectTo(ctx, b.URL); err != nil {
+				t.Errorf("%s: reconnect to node B: %v", p.name, err)
+			}
+		}
+	})
+	// Those that had no edit left after the kill reconnect now.
+	for _, p := range onA {
+		if err := testserver.WaitFor(10*time.Second, func() bool { return !p.c.Connected() || p.c.BaseURL() == b.URL }); err != nil {
+			t.Fatalf("%s still connected to the killed node", p.name)
+		}
+		if p.c.BaseURL() == a.URL {
+			if err := p.c.ReconnectTo(ctx, b.URL); err != nil {
+				t.Fatalf("%s: reconnect to node B: %v", p.name, err)
+			}
+		}
+	}
+	head2, text2 := converge(t, ctx, peers, viewB, file)
+	hist := checkLog(t, viewB, file, head2, text2, peers)
+	checkEveryEdit(t, peers, hist)
+	t.Logf("%d versions before the kill, %d after", head, head2)
+}
