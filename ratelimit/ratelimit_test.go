@@ -1,14 +1,15 @@
 package ratelimit_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/go-chi/httprate"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/codebuddy-dev/codebuddy/internal/redistest"
 	"github.com/codebuddy-dev/codebuddy/ratelimit"
 )
 
@@ -23,14 +24,14 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 func newClock(t time.Time) *clock    { return &clock{t: t} }
 
 // counters runs a body once over the in-process counter and once over Redis
-// (miniredis: the real protocol, in-process).
+// (a private redis-server).
 func counters(t *testing.T, body func(t *testing.T, newCounter func() httprate.LimitCounter)) {
 	t.Run("local", func(t *testing.T) {
 		body(t, func() httprate.LimitCounter { return nil })
 	})
 	t.Run("redis", func(t *testing.T) {
-		mr := miniredis.RunT(t)
-		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rs := redistest.Start(t)
+		client := redis.NewClient(&redis.Options{Addr: rs.Addr})
 		t.Cleanup(func() { client.Close() })
 		body(t, func() httprate.LimitCounter { return ratelimit.NewRedisCounter(client, "test:") })
 	})
@@ -100,11 +101,11 @@ func TestBlockedAndAdd(t *testing.T) {
 }
 
 func TestRedisUnavailable(t *testing.T) {
-	mr := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rs := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: rs.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer client.Close()
 	w := ratelimit.NewWindow(ratelimit.NewRedisCounter(client, "x:"), 1, time.Minute, nil)
-	mr.Close()
+	rs.Stop()
 	if _, _, err := w.Allow("k"); err == nil {
 		t.Fatal("Allow without Redis: no error")
 	}
@@ -121,8 +122,8 @@ func TestRedisUnavailable(t *testing.T) {
 
 // TestRedisSharedAcrossNodes: two windows over the same Redis see each other's events.
 func TestRedisSharedAcrossNodes(t *testing.T) {
-	mr := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	rs := redistest.Start(t)
+	client := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer client.Close()
 	c := newClock(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
 	a := ratelimit.NewWindow(ratelimit.NewRedisCounter(client, "rl:"), 2, time.Minute, c.Now)
@@ -132,7 +133,7 @@ func TestRedisSharedAcrossNodes(t *testing.T) {
 	if ok, _, _ := a.Allow("k"); ok {
 		t.Fatal("third event across two nodes allowed")
 	}
-	if ttl := mr.TTL("rl:k:" + "1767261600"); ttl <= time.Minute || ttl > 2*time.Minute+time.Second {
+	if ttl := client.TTL(context.Background(), "rl:k:"+"1767261600").Val(); ttl <= time.Minute || ttl > 2*time.Minute+time.Second {
 		t.Fatalf("key TTL %v, want about two windows", ttl)
 	}
 }

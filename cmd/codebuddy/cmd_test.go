@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-
 	"github.com/codebuddy-dev/codebuddy"
 	"github.com/codebuddy-dev/codebuddy/auth"
 	"github.com/codebuddy-dev/codebuddy/config"
+	"github.com/codebuddy-dev/codebuddy/internal/redistest"
 	"github.com/codebuddy-dev/codebuddy/sqlstore"
 )
 
@@ -234,8 +233,8 @@ func TestLoggerFormats(t *testing.T) {
 // and a readiness check; a Sentry DSN is accepted without any network at start-up.
 func TestOpenWithRedisAndSentry(t *testing.T) {
 	testEnv(t)
-	mr := miniredis.RunT(t)
-	t.Setenv("CODEBUDDY_REDIS_URL", "redis://"+mr.Addr()+"/0")
+	rs := redistest.Start(t)
+	t.Setenv("CODEBUDDY_REDIS_URL", rs.URL())
 	t.Setenv("CODEBUDDY_SENTRY_DSN", "http://public@127.0.0.1:1/1")
 	cfg, err := config.FromOS()
 	if err != nil {
@@ -257,10 +256,10 @@ func TestOpenWithRedisAndSentry(t *testing.T) {
 	// Rate-limit counters live in Redis now.
 	rec = httptest.NewRecorder()
 	m.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
-	if keys := mr.Keys(); len(keys) == 0 {
+	if keys := m.Redis.Keys(context.Background(), "*").Val(); len(keys) == 0 {
 		t.Fatal("no rate-limit keys in Redis after a request")
 	}
-	mr.Close()
+	rs.Stop()
 	rec = httptest.NewRecorder()
 	m.HTTP.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"redis":{"status":"fail"`) {
