@@ -286,4 +286,9 @@ type Notifier interface {
 	FileChanged(ctx context.Context, event string, f *File)
 	ChatPosted(ctx context.Context, m *Message)
 	Notified(ctx context.Context, n *Notification)
+	// AccessChanged says that what userID may do in the session may have changed
+	// (role changed, removed, access granted); userID "" means anyone's (the
+	// session's visibility or visitor role changed, or it was deleted). Live
+	// connections re-read their role from it.
+	AccessChanged(ctx context.Context, sessionID, userID string)
 }

@@ -393,9 +393,23 @@ func (c *conn) handleJoin(m inMessage) {
 	c.mu.Unlock()
 	c.touch()
 	if err := c.hub.join(ctx, c, sess.ID); err != nil {
+		c.mu.Lock()
+		c.session, c.role = nil, ""
+		c.mu.Unlock()
 		c.domainError(err, "")
 		return
 	}
+	// A change of access between the read above and joining the room reached
+	// the room without c: read it again now that later ones will reach c.
+	sess, role, err = c.hub.ws.Access(ctx, c.user, m.Session)
+	if err != nil {
+		c.handleLeave()
+		c.domainError(err, "")
+		return
+	}
+	c.mu.Lock()
+	c.session, c.role = sess, role
+	c.mu.Unlock()
 	wf := make([]httpapi.File, 0, len(files))
 	for _, f := range files {
 		wf = append(wf, httpapi.WireFile(f, false))
@@ -411,6 +425,32 @@ func (c *conn) handleJoin(m inMessage) {
 func sessionWire(s *codebuddy.Session, role string) map[string]any {
 	return map[string]any{"id": s.ID, "name": s.Name, "language": s.Language, "isPublic": s.IsPublic,
 		"visitorRole": s.VisitorRole, "ownerId": s.OwnerID, "role": role, "createdAt": s.CreatedAt, "updatedAt": s.UpdatedAt}
+}
+
+// applyAccess brings c up to date with its access to the session (sess nil: none left).
+func (c *conn) applyAccess(sessionID string, sess *codebuddy.Session, role string) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	if c.closing.Load() {
+		return
+	}
+	c.mu.Lock()
+	if c.session == nil || c.session.ID != sessionID {
+		c.mu.Unlock()
+		return
+	}
+	if sess != nil {
+		changed := c.role != role
+		c.session, c.role = sess, role
+		c.mu.Unlock()
+		if changed {
+			c.hub.presenceChanged(sessionID)
+		}
+		return
+	}
+	c.mu.Unlock()
+	c.sendError("not_found", "this session was deleted or you no longer have access to it", "")
+	c.handleLeave()
 }
 
 func (c *conn) handleLeave() {
@@ -478,6 +518,12 @@ func (c *conn) handleOpen(m inMessage) {
 		// Subscribing and reading the state happen on the document goroutine, so no
 		// update can fall between the snapshot sent and the first update delivered.
 		err = d.do(ctx, func() {
+			// Another node may have committed updates this one never heard of (it
+			// died between commit and publish): read the log's tail first, or a
+			// client that saw them would be handed an older document.
+			if err := d.catchUpAndBroadcast(ctx); err != nil {
+				c.hub.logger.Warn("catch up on open", "file", d.fileID, "err", err)
+			}
 			if !d.subscribe(c) {
 				return
 			}

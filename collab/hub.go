@@ -319,6 +319,38 @@ func (h *Hub) Notified(ctx context.Context, n *codebuddy.Notification) {
 	}
 }
 
+// AccessChanged implements codebuddy.Notifier: every node re-reads the role of
+// the affected connections, so a demoted editor's next push is refused and
+// someone who lost access leaves the session.
+func (h *Hub) AccessChanged(ctx context.Context, sessionID, userID string) {
+	env, _ := json.Marshal(sessionEnvelope{Node: h.node, Kind: "access", UserID: userID})
+	if err := h.broker.Publish(ctx, "session:"+sessionID, env); err != nil {
+		h.logger.Warn("publish access change", "session", sessionID, "err", err)
+	}
+}
+
+// recheckAccess re-reads the access of conns to the session and applies it.
+func (h *Hub) recheckAccess(sessionID string, conns []*conn) {
+	defer h.wg.Done()
+	byUser := map[string][]*conn{}
+	for _, c := range conns {
+		byUser[c.user.ID] = append(byUser[c.user.ID], c)
+	}
+	for _, cs := range byUser {
+		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+		sess, role, err := h.ws.Access(ctx, cs[0].user, sessionID)
+		cancel()
+		if err != nil && codebuddy.ErrorCode(err) != codebuddy.ENOTFOUND {
+			// A failing database must not throw people out; the next change or join retries.
+			h.logger.Warn("re-read session access", "session", sessionID, "user", cs[0].user.ID, "err", err)
+			continue
+		}
+		for _, c := range cs {
+			c.applyAccess(sessionID, sess, role)
+		}
+	}
+}
+
 func (h *Hub) publishSession(ctx context.Context, sessionID string, frame []byte, skipConn, onlyFile string) {
 	env, _ := json.Marshal(sessionEnvelope{Node: h.node, Kind: "frame", Frame: frame, SkipConn: skipConn, OnlyFile: onlyFile})
 	if err := h.broker.Publish(ctx, "session:"+sessionID, env); err != nil {
@@ -462,6 +494,23 @@ func (h *Hub) sessionEvent(sessionID string, payload []byte) {
 		h.mu.Unlock()
 		for _, c := range targets {
 			c.sendRaw(env.Frame)
+		}
+	case "access":
+		h.mu.Lock()
+		var targets []*conn
+		if r := h.rooms[sessionID]; r != nil && !h.closing {
+			for c := range r.members {
+				if env.UserID == "" || c.user.ID == env.UserID {
+					targets = append(targets, c)
+				}
+			}
+		}
+		if len(targets) > 0 {
+			h.wg.Add(1)
+		}
+		h.mu.Unlock()
+		if len(targets) > 0 {
+			go h.recheckAccess(sessionID, targets) // reads the database: not on the delivery goroutine
 		}
 	case "presence":
 		if env.Node == h.node {

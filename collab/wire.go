@@ -156,6 +156,8 @@ type sessionEnvelope struct {
 	Presence []nodePresence `json:"presence,omitempty"`
 	// Files to which Frame is limited (cursor frames go to viewers of a file).
 	OnlyFile string `json:"onlyFile,omitempty"`
+	// UserID is whose access changed (kind "access"; "" for everyone's).
+	UserID string `json:"userId,omitempty"`
 }
 
 type nodePresence struct {

@@ -67,6 +67,7 @@ type nopNotifier struct{}
 func (nopNotifier) FileChanged(context.Context, string, *codebuddy.File) {}
 func (nopNotifier) ChatPosted(context.Context, *codebuddy.Message)       {}
 func (nopNotifier) Notified(context.Context, *codebuddy.Notification)    {}
+func (nopNotifier) AccessChanged(context.Context, string, string)        {}
 
 var errNoSession = codebuddy.Errorf(codebuddy.ENOTFOUND, "session not found")
 
@@ -224,6 +225,9 @@ func (s *Service) UpdateSession(ctx context.Context, u *codebuddy.User, id strin
 	if err := s.store.UpdateSession(ctx, sess); err != nil {
 		return nil, err
 	}
+	if in.IsPublic != nil || in.VisitorRole != nil {
+		s.notifier.AccessChanged(ctx, sess.ID, "")
+	}
 	return sess, nil
 }
 
@@ -232,7 +236,11 @@ func (s *Service) DeleteSession(ctx context.Context, u *codebuddy.User, id strin
 	if _, _, err := s.require(ctx, u, id, codebuddy.RoleOwner); err != nil {
 		return err
 	}
-	return s.store.DeleteSession(ctx, id)
+	if err := s.store.DeleteSession(ctx, id); err != nil {
+		return err
+	}
+	s.notifier.AccessChanged(ctx, id, "")
+	return nil
 }
 
 // Participants lists who has access (any participant or visitor may look).
@@ -262,7 +270,11 @@ func (s *Service) SetRole(ctx context.Context, u *codebuddy.User, id, userID, ro
 	if current == "" {
 		return codebuddy.Errorf(codebuddy.ENOTFOUND, "participant not found")
 	}
-	return s.store.SetRole(ctx, id, userID, role)
+	if err := s.store.SetRole(ctx, id, userID, role); err != nil {
+		return err
+	}
+	s.notifier.AccessChanged(ctx, id, userID)
+	return nil
 }
 
 // RemoveParticipant removes userID: the owner may remove anyone else, and anyone may leave.
@@ -277,7 +289,11 @@ func (s *Service) RemoveParticipant(ctx context.Context, u *codebuddy.User, id, 
 	if userID != u.ID && role != codebuddy.RoleOwner {
 		return codebuddy.Errorf(codebuddy.EFORBIDDEN, "only the session's owner may remove participants")
 	}
-	return s.store.RemoveParticipant(ctx, id, userID)
+	if err := s.store.RemoveParticipant(ctx, id, userID); err != nil {
+		return err
+	}
+	s.notifier.AccessChanged(ctx, id, userID)
+	return nil
 }
 
 // Invite limits.
@@ -352,6 +368,9 @@ func (s *Service) AcceptInvite(ctx context.Context, u *codebuddy.User, token str
 	sess, err := s.store.Session(ctx, inv.SessionID)
 	if err != nil {
 		return nil, "", err
+	}
+	if role != before {
+		s.notifier.AccessChanged(ctx, sess.ID, u.ID)
 	}
 	if role == inv.Role && role != before && u.ID != sess.OwnerID {
 		s.notify(ctx, sess.OwnerID, codebuddy.NotifyInviteAccepted, sess,
@@ -440,6 +459,7 @@ func (s *Service) DecideAccessRequest(ctx context.Context, u *codebuddy.User, re
 		return nil, err
 	}
 	if status == codebuddy.RequestAccepted {
+		s.notifier.AccessChanged(ctx, sess.ID, r.UserID)
 		s.notify(ctx, r.UserID, codebuddy.NotifyAccessAccepted, sess, "Access granted to "+sess.Name,
 			u.Username+" accepted your request; you can now edit.")
 	} else {

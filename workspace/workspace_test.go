@@ -20,6 +20,8 @@ type recorder struct {
 	files []string // "event path"
 	chats []string
 	notes []*codebuddy.Notification
+	// access holds "session user" of every AccessChanged.
+	access []string
 }
 
 var _ codebuddy.Notifier = (*recorder)(nil)
@@ -44,6 +46,12 @@ func (r *recorder) Notified(_ context.Context, n *codebuddy.Notification) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.notes = append(r.notes, n)
+}
+
+func (r *recorder) AccessChanged(_ context.Context, sessionID, userID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.access = append(r.access, sessionID+" "+userID)
 }
 
 func (r *recorder) fileEvents() []string {
