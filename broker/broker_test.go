@@ -188,3 +188,27 @@ func TestMemoryPublishAfterCloseFails(t *testing.T) {
 		t.Errorf("Publish after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestSubscribeIsLiveWhenItReturns publishes on fresh topics right after
+// Subscribe returns, from another node: Redis must have confirmed the
+// subscription by then, or the message is lost.
+func TestSubscribeIsLiveWhenItReturns(t *testing.T) {
+	backends(t, func(t *testing.T, newBroker func(*testing.T) codebuddy.Broker) {
+		ctx := context.Background()
+		a, b := newBroker(t), newBroker(t)
+		c := newCollector()
+		const n = 200
+		for i := range n {
+			topic := fmt.Sprintf("fresh:%d", i)
+			cancel, err := b.Subscribe(ctx, topic, c.fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cancel()
+			if err := a.Publish(ctx, topic, []byte(topic)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.waitN(t, n)
+	})
+}

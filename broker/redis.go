@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -19,6 +20,11 @@ type Redis struct {
 	mu     sync.Mutex // orders SUBSCRIBE/UNSUBSCRIBE with handler changes
 	done   chan struct{}
 	prefix string
+
+	// confirmed delivers Redis' confirmations of SUBSCRIBE by channel; Subscribe
+	// (holding mu, so one at a time) waits on it.
+	waitMu    sync.Mutex
+	confirmed map[string]chan struct{}
 }
 
 // NewRedis starts a broker on client. Channels are prefixed so that several
@@ -38,10 +44,22 @@ func NewRedis(ctx context.Context, client *redis.Client, prefix string, log *slo
 
 func (r *Redis) receive() {
 	defer close(r.done)
-	ch := r.ps.Channel(redis.WithChannelSize(4096))
-	for msg := range ch {
-		topic := msg.Channel[len(r.prefix):]
-		r.h.deliver(topic, []byte(msg.Payload))
+	ch := r.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
+	for m := range ch {
+		switch m := m.(type) {
+		case *redis.Message:
+			r.h.deliver(m.Channel[len(r.prefix):], []byte(m.Payload))
+		case *redis.Subscription:
+			if m.Kind != "subscribe" {
+				continue
+			}
+			r.waitMu.Lock()
+			if c := r.confirmed[m.Channel]; c != nil {
+				close(c)
+				delete(r.confirmed, m.Channel)
+			}
+			r.waitMu.Unlock()
+		}
 	}
 }
 
@@ -59,9 +77,11 @@ func (r *Redis) Subscribe(ctx context.Context, topic string, fn func([]byte)) (f
 	defer r.mu.Unlock()
 	id, first := r.h.add(topic, fn)
 	if first {
-		if err := r.ps.Subscribe(ctx, r.prefix+topic); err != nil {
-			r.h.remove(topic, id)
-			return nil, fmt.Errorf("redis subscribe: %w", err)
+		if err := r.subscribe(ctx, r.prefix+topic); err != nil {
+			if r.h.remove(topic, id) {
+				_ = r.ps.Unsubscribe(context.Background(), r.prefix+topic)
+			}
+			return nil, fmt.Errorf("redis subscribe %s: %w", topic, err)
 		}
 	}
 	var once sync.Once
@@ -76,6 +96,43 @@ func (r *Redis) Subscribe(ctx context.Context, topic string, fn func([]byte)) (f
 			}
 		})
 	}, nil
+}
+
+// subscribe sends SUBSCRIBE and waits for Redis to confirm it: PubSub.Subscribe
+// only writes the command, and a message published before Redis processed it
+// would not reach this node.
+func (r *Redis) subscribe(ctx context.Context, channel string) error {
+	confirmed := make(chan struct{})
+	r.waitMu.Lock()
+	if r.confirmed == nil {
+		r.confirmed = map[string]chan struct{}{}
+	}
+	r.confirmed[channel] = confirmed
+	r.waitMu.Unlock()
+	defer func() {
+		r.waitMu.Lock()
+		if r.confirmed[channel] == confirmed {
+			delete(r.confirmed, channel)
+		}
+		r.waitMu.Unlock()
+	}()
+	if err := r.ps.Subscribe(ctx, channel); err != nil {
+		return err
+	}
+	// Bounded even under a context without deadline (the hub subscribes with
+	// its lifetime context): an unreachable Redis must not hang a connection.
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
+	select {
+	case <-confirmed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("no confirmation from Redis within 10s")
+	case <-r.done:
+		return ErrClosed
+	}
 }
 
 // Close implements codebuddy.Broker.
