@@ -169,3 +169,36 @@ func TestConvergenceTwoNodes(t *testing.T) {
 	checkEveryEdit(t, peers, hist)
 	t.Logf("%d versions before the kill, %d after", head, head2)
 }
+
+// A node that has a file loaded must not hand out a stale document when
+// another node committed updates it never heard of (that node died between
+// commit and publish, or the broker lost the message). Here node A has no
+// broker at all, so nothing it commits is published: an editor whose edit A
+// acknowledged, and who moves to node B with a further edit unconfirmed,
+// keeps that edit and converges with an editor who stayed on B.
+func TestOpenSeesUpdatesCommittedElsewhere(t *testing.T) {
+	testserver.Service(t, testserver.PostgresURLEnv, testserver.RequirePostgresEnv)
+	db := "CODEBUDDY_DATABASE_URL=" + sqlstoretest.SchemaURL(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	a := startServer(t, "", db)
+	b := startServer(t, "", db)
+	peers, session, file := newPeers(t, a.URL, 2)
+	stay, mover := peers[0], peers[1]
+	stay.connect(t, ctx, b.URL, session, file) // B loads the file at version 0
+	mover.connect(t, ctx, a.URL, session, file)
+
+	r := rand.New(rand.NewPCG(5, 5))
+	mover.edit(t, r)
+	if err := mover.doc.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mover.c.Drop()
+	mover.edit(t, r)
+	if err := mover.c.ReconnectTo(ctx, b.URL); err != nil {
+		t.Fatal(err)
+	}
+	head, text := converge(t, ctx, peers, stay.user.At(b.URL), file)
+	hist := checkLog(t, stay.user.At(b.URL), file, head, text, peers)
+	checkEveryEdit(t, peers, hist)
+}
