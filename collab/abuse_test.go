@@ -206,12 +206,14 @@ func TestInvalidMessagesGetAnErrorAndChangeNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			f.e.in(t, f.ca, f.cb)
 			f.ca.SendRaw([]byte(tc.frame()))
 			f.ca.Error(tc.code)
 			f.stillServed(t)
 		})
 	}
 	t.Run("binary frame", func(t *testing.T) {
+		f.e.in(t, f.ca, f.cb)
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		if err := f.ca.ws.Write(ctx, websocket.MessageBinary, []byte(`{"type":"ping"}`)); err != nil {
@@ -265,6 +267,7 @@ func TestFloodsAreRateLimited(t *testing.T) {
 	f := newAbuseFixture(t, hubOption(func(o *collab.Options) { o.MessageRate = 0.001; o.MessageBurst = burst }))
 	for _, kind := range []string{"chat", "cursor", "push"} {
 		t.Run(kind, func(t *testing.T) {
+			f.e.in(t, f.ca, f.cb)
 			c := f.e.Dial(f.alice)
 			c.Join(f.s.ID)
 			c.Open(f.s.File) // 2 of the budget

@@ -145,6 +145,22 @@ func starter(language string) ([]*codebuddy.File, bool) {
 	return nil, false
 }
 
+// in makes a subtest the one that env and client helpers report to (and
+// register clean-ups with) until it ends.
+func (e *env) in(t *testing.T, cs ...*client) {
+	parent := e.t
+	e.t = t
+	for _, c := range cs {
+		c.t = t
+	}
+	t.Cleanup(func() {
+		e.t = parent
+		for _, c := range cs {
+			c.t = parent
+		}
+	})
+}
+
 // user is a signed-in account; Token is its login cookie.
 type user struct {
 	ID, Username, Token string

@@ -518,12 +518,21 @@ func (h *Hub) sessionEvent(sessionID string, payload []byte) {
 		}
 		h.mu.Lock()
 		r := h.rooms[sessionID]
+		newcomer := false
 		if r != nil {
+			_, known := r.remote[env.Node]
+			newcomer = !known && len(env.Presence) > 0
 			r.remote[env.Node] = remoteNode{entries: env.Presence, seen: h.now()}
 		}
 		h.mu.Unlock()
 		if r != nil {
 			h.sendPresence(sessionID, false)
+		}
+		if newcomer {
+			// A node new to the session knows nobody here until the next
+			// heartbeat: tell it now (not on the delivery goroutine, which
+			// an in-process broker would re-enter).
+			go h.sendPresence(sessionID, true)
 		}
 	}
 }

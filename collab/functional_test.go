@@ -1,0 +1,471 @@
+package collab_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/codebuddy-dev/codebuddy/collab"
+)
+
+// clock is the hub's time: real time plus what Advance added.
+type clock struct{ skew atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().UTC().Add(time.Duration(c.skew.Load())) }
+func (c *clock) Advance(d time.Duration) { c.skew.Add(int64(d)) }
+
+func entry(m msg, userID string) *collab.PresenceEntry {
+	for i := range m.Participants {
+		if m.Participants[i].UserID == userID {
+			return &m.Participants[i]
+		}
+	}
+	return nil
+}
+
+func TestPresence(t *testing.T) {
+	clk := &clock{}
+	e := newEnv(t, 2, hubOption(func(o *collab.Options) { o.Now = clk.Now; o.IdleAfter = time.Minute }))
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, false, "x\n")
+	e.Invite(alice, s.ID, bob, "viewer")
+
+	ca := e.DialNode(0, alice)
+	j := ca.Join(s.ID)
+	if j.Role != "owner" || len(j.Participants) != 1 || j.Participants[0].UserID != alice.ID {
+		t.Fatalf("joined: role %q participants %+v", j.Role, j.Participants)
+	}
+	if c := j.Participants[0].Color; c != collab.Color(alice.ID) || c == "" {
+		t.Errorf("alice's colour %q, want %q", c, collab.Color(alice.ID))
+	}
+	ca.Open(s.File)
+
+	cb := e.DialNode(1, bob) // the other node: presence is merged over the broker
+	cb.Join(s.ID)
+	// The joined frame lists who that node knew; the others' nodes answer the newcomer at once.
+	pb := cb.Next("presence with alice", func(m msg) bool { return m.Type == "presence" && entry(m, alice.ID) != nil })
+	if a := entry(pb, alice.ID); a.Role != "owner" || len(a.Files) != 1 || a.Files[0] != s.File || a.State != "active" {
+		t.Fatalf("bob sees alice as %+v", a)
+	}
+	m := ca.Next("presence with bob", func(m msg) bool { return m.Type == "presence" && entry(m, bob.ID) != nil })
+	b := entry(m, bob.ID)
+	if b.Role != "viewer" || b.Username != "bob" || len(b.Files) != 0 || b.Color != collab.Color(bob.ID) {
+		t.Errorf("alice sees bob as %+v", b)
+	}
+	cb.Open(s.File)
+	ca.Next("presence with bob in the file", func(m msg) bool { return m.Type == "presence" && hasUser(m, bob.ID, s.File) })
+
+	// A second connection of alice is one entry, with the same colour.
+	ca2 := e.DialNode(1, alice)
+	j2 := ca2.Join(s.ID)
+	n := 0
+	for _, p := range j2.Participants {
+		if p.UserID == alice.ID {
+			n++
+			if p.Color != collab.Color(alice.ID) {
+				t.Errorf("alice's colour changed to %q", p.Color)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("alice listed %d times: %+v", n, j2.Participants)
+	}
+
+	// Idle after IdleAfter without activity; active again on activity.
+	forgetPresence(ca, cb)
+	clk.Advance(2 * time.Minute)
+	ca.Push(s.File, 1, "a", insert(2, 0, "a"))
+	m = cb.Next("alice active, bob idle", func(m msg) bool {
+		a, b := entry(m, alice.ID), entry(m, bob.ID)
+		return m.Type == "presence" && a != nil && b != nil && a.State == "active" && b.State == "idle"
+	})
+
+	// Leaving removes bob from the list others see.
+	cb.Send(map[string]any{"type": "leave"})
+	presenceRole(ca, bob.ID, "")
+	ca2.ws.Close(websocket.StatusNormalClosure, "")
+	cb.Sync()
+	if on := e.Nodes[0].Hub.Online(s.ID); !on[alice.ID] || on[bob.ID] {
+		t.Errorf("online %v", on)
+	}
+}
+
+func TestCursorsGoToViewersOfTheFileOnly(t *testing.T) {
+	e := newEnv(t, 2)
+	alice, bob, carol := e.User("alice"), e.User("bob"), e.User("carol")
+	s := e.Session(alice, false, "hello\n")
+	e.Invite(alice, s.ID, bob, "viewer")
+	e.Invite(alice, s.ID, carol, "editor")
+	ca, cb, cc := e.DialNode(0, alice), e.DialNode(1, bob), e.DialNode(0, carol)
+	for _, c := range []*client{ca, cb, cc} {
+		c.Join(s.ID)
+	}
+	ca.Open(s.File)
+	cb.Open(s.File) // carol has not opened it
+
+	sel := map[string]any{"main": 0, "ranges": []any{map[string]any{"anchor": 1, "head": 3}}}
+	ca.Send(map[string]any{"type": "cursor", "file": s.File, "version": 1, "selection": sel})
+	m := cb.Type("cursor")
+	if m.UserID != alice.ID || m.fileID() != s.File || m.Version != 1 || m.Color != collab.Color(alice.ID) ||
+		m.Selection == nil || len(m.Selection.Ranges) != 1 || m.Selection.Ranges[0] != (collab.SelRange{Anchor: 1, Head: 3}) {
+		t.Errorf("bob got cursor %s", m.Raw)
+	}
+	// A viewer's cursor is shown too.
+	cb.Send(map[string]any{"type": "cursor", "file": s.File, "version": 1, "selection": sel})
+	if m := ca.Type("cursor"); m.UserID != bob.ID {
+		t.Errorf("alice got cursor %s", m.Raw)
+	}
+	ca.Sync()
+	cb.Sync()
+	cc.Sync()
+	if got := cc.Frames("cursor"); len(got) != 0 {
+		t.Errorf("carol, without the file open, got %d cursors", len(got))
+	}
+	for _, m := range ca.Frames("cursor") {
+		if m.UserID == alice.ID {
+			t.Errorf("alice got her own cursor back")
+		}
+	}
+	// Cursors are not changes.
+	if _, v := e.Content(alice, s.File); v != 1 {
+		t.Errorf("version %d after cursors, want 1", v)
+	}
+	var h struct{ Updates []json.RawMessage }
+	e.JSON(alice, http.MethodGet, "/api/files/"+s.File+"/history?from=0", nil, http.StatusOK, &h)
+	if len(h.Updates) != 1 {
+		t.Errorf("history has %d updates after cursors, want 1", len(h.Updates))
+	}
+}
+
+func TestChatIsStoredAndBroadcast(t *testing.T) {
+	e := newEnv(t, 2)
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, false, "")
+	e.Invite(alice, s.ID, bob, "viewer")
+	ca, cb := e.DialNode(0, alice), e.DialNode(1, bob)
+	ca.Join(s.ID)
+	cb.Join(s.ID)
+
+	type wireMsg struct {
+		ID, UserID, Username, Content string
+		CreatedAt                     time.Time
+	}
+	chatOf := func(m msg) wireMsg {
+		var w wireMsg
+		_ = json.Unmarshal(m.Message, &w)
+		return w
+	}
+	cb.Send(map[string]any{"type": "chat", "text": "hi <b>all</b> 👋"}) // a viewer may chat
+	for _, c := range []*client{ca, cb} {
+		w := chatOf(c.Type("chat"))
+		if w.Content != "hi <b>all</b> 👋" || w.UserID != bob.ID || w.Username != "bob" || w.ID == "" || w.CreatedAt.IsZero() {
+			t.Errorf("%s got chat %+v", c.name, w)
+		}
+	}
+	// Posted over REST: broadcast the same way.
+	e.JSON(alice, http.MethodPost, "/api/sessions/"+s.ID+"/messages", map[string]any{"content": "from rest"}, http.StatusCreated, nil)
+	if w := chatOf(cb.Type("chat")); w.Content != "from rest" || w.UserID != alice.ID {
+		t.Errorf("bob got %+v", w)
+	}
+	var page struct{ Messages []wireMsg }
+	e.JSON(bob, http.MethodGet, "/api/sessions/"+s.ID+"/messages", nil, http.StatusOK, &page)
+	if len(page.Messages) != 2 || page.Messages[0].Content != "from rest" || page.Messages[1].Content != "hi <b>all</b> 👋" {
+		t.Errorf("stored messages %+v", page.Messages)
+	}
+	// Someone not joined gets nothing.
+	outsider := e.Dial(e.User("carol"))
+	outsider.Send(map[string]any{"type": "chat", "text": "x"})
+	outsider.Error("not_joined")
+	outsider.Sync()
+	if len(outsider.Frames("chat")) != 0 {
+		t.Error("outsider got chat")
+	}
+}
+
+func TestFileTreeEvents(t *testing.T) {
+	e := newEnv(t, 2)
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, false, "")
+	e.Invite(alice, s.ID, bob, "editor")
+	ca, cb := e.DialNode(0, alice), e.DialNode(1, bob)
+	ca.Join(s.ID)
+	cb.Join(s.ID)
+
+	type wireFile struct {
+		ID, Name, Path string
+		IsFolder       bool
+		Content        *string
+	}
+	event := func(c *client, ev string) wireFile {
+		t.Helper()
+		m := c.Next("files "+ev, func(m msg) bool { return m.Type == "files" && m.Event == ev })
+		var f wireFile
+		_ = json.Unmarshal(m.File, &f)
+		if f.Content != nil {
+			t.Errorf("files event carries content: %s", m.Raw)
+		}
+		return f
+	}
+	var dir, file wireFile
+	e.JSON(bob, http.MethodPost, "/api/sessions/"+s.ID+"/folders", map[string]any{"name": "lib"}, http.StatusCreated, &dir)
+	e.JSON(bob, http.MethodPost, "/api/sessions/"+s.ID+"/files", map[string]any{"name": "a.py", "parentId": dir.ID, "content": "secret"}, http.StatusCreated, &file)
+	for _, c := range []*client{ca, cb} {
+		if f := event(c, "created"); f.ID != dir.ID || !f.IsFolder {
+			t.Errorf("%s: first created %+v", c.name, f)
+		}
+		if f := event(c, "created"); f.ID != file.ID || f.Path != "lib/a.py" {
+			t.Errorf("%s: second created %+v", c.name, f)
+		}
+	}
+	e.JSON(alice, http.MethodPatch, "/api/files/"+file.ID, map[string]any{"name": "b.py"}, http.StatusOK, nil)
+	if f := event(cb, "renamed"); f.ID != file.ID || f.Path != "lib/b.py" {
+		t.Errorf("renamed %+v", f)
+	}
+	e.JSON(alice, http.MethodDelete, "/api/files/"+dir.ID, nil, http.StatusNoContent, nil)
+	if f := event(cb, "deleted"); f.ID != dir.ID {
+		t.Errorf("deleted %+v", f)
+	}
+}
+
+func TestNotificationsReachTheUsersConnections(t *testing.T) {
+	e := newEnv(t, 2)
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, false, "")
+	// alice is connected twice, on both nodes, joined to nothing.
+	a0, a1 := e.DialNode(0, alice), e.DialNode(1, alice)
+	b0 := e.DialNode(1, bob)
+	a0.Sync()
+	a1.Sync()
+	e.JSON(bob, http.MethodPost, "/api/sessions/"+s.ID+"/requests", map[string]any{"message": "let me in"}, http.StatusCreated, nil)
+	for _, c := range []*client{a0, a1} {
+		m := c.Type("notification")
+		var n struct{ ID, Kind, Body string }
+		_ = json.Unmarshal(m.Notification, &n)
+		if n.Kind != "access_requested" || n.Body != "let me in" || n.ID == "" {
+			t.Errorf("%s got %s", c.name, m.Raw)
+		}
+	}
+	b0.Sync()
+	if len(b0.Frames("notification")) != 0 {
+		t.Error("bob got alice's notification")
+	}
+}
+
+func TestHistoryAndContentAt(t *testing.T) {
+	e := newEnv(t, 1, hubOption(func(o *collab.Options) { o.SnapshotEvery = 2 }))
+	alice := e.User("alice")
+	s := e.Session(alice, false, "ab") // version 1
+	c := e.Dial(alice)
+	c.Join(s.ID)
+	c.Open(s.File)
+	texts := []string{"print('hi')\n", "ab"}
+	doc := "ab"
+	for i := 0; i < 5; i++ {
+		id := fmt.Sprintf("c%d", i)
+		c.Push(s.File, int64(i+1), id, insert(len(doc), len(doc), fmt.Sprint(i)))
+		c.Ack(s.File, id)
+		doc += fmt.Sprint(i)
+		texts = append(texts, doc)
+	}
+	// texts[v] is the content at version v (0 is the starter file).
+	type hist struct {
+		Version   int64
+		ClientID  string
+		UserID    string
+		Changes   json.RawMessage
+		CreatedAt time.Time
+	}
+	var all struct{ Updates []hist }
+	e.JSON(alice, http.MethodGet, "/api/files/"+s.File+"/history?from=0", nil, http.StatusOK, &all)
+	if len(all.Updates) != 6 {
+		t.Fatalf("history has %d updates, want 6", len(all.Updates))
+	}
+	for i, u := range all.Updates {
+		if u.Version != int64(i+1) || u.UserID != alice.ID || u.CreatedAt.IsZero() {
+			t.Errorf("history[%d] = %+v", i, u)
+		}
+		if i > 0 && u.ClientID != fmt.Sprintf("c%d", i-1) {
+			t.Errorf("history[%d] clientId %q", i, u.ClientID)
+		}
+	}
+	var page struct{ Updates []hist }
+	e.JSON(alice, http.MethodGet, "/api/files/"+s.File+"/history?from=2&to=4", nil, http.StatusOK, &page)
+	if len(page.Updates) != 2 || page.Updates[0].Version != 3 || page.Updates[1].Version != 4 {
+		t.Errorf("from=2&to=4 gave %+v", page.Updates)
+	}
+	type content struct {
+		Version int64
+		Content string
+	}
+	for v := range texts {
+		var got content
+		e.JSON(alice, http.MethodGet, fmt.Sprintf("/api/files/%s/content?version=%d", s.File, v), nil, http.StatusOK, &got)
+		if got.Version != int64(v) || got.Content != texts[v] {
+			t.Errorf("version %d: got v%d %q, want %q", v, got.Version, got.Content, texts[v])
+		}
+	}
+	// At a time: the last version created at or before it.
+	for _, u := range all.Updates {
+		at := u.CreatedAt.Format(time.RFC3339Nano)
+		want := int64(0)
+		for _, w := range all.Updates {
+			if !w.CreatedAt.After(u.CreatedAt) {
+				want = w.Version
+			}
+		}
+		var got content
+		e.JSON(alice, http.MethodGet, "/api/files/"+s.File+"/content?at="+url.QueryEscape(at), nil, http.StatusOK, &got)
+		if got.Version != want || got.Content != texts[want] {
+			t.Errorf("at %s: got v%d %q, want v%d", at, got.Version, got.Content, want)
+		}
+	}
+	var before content
+	e.JSON(alice, http.MethodGet, "/api/files/"+s.File+"/content?at=2000-01-01T00:00:00Z", nil, http.StatusOK, &before)
+	if before.Version != 0 || before.Content != texts[0] {
+		t.Errorf("before everything: %+v", before)
+	}
+	for _, q := range []string{"version=7", "", "at=yesterday", "version=-5"} {
+		if status, body := e.Do(alice, http.MethodGet, "/api/files/"+s.File+"/content?"+q, nil); status != http.StatusUnprocessableEntity && status != http.StatusBadRequest {
+			t.Errorf("content?%s: %d %s", q, status, body)
+		}
+	}
+	outsider := e.User("mallory")
+	for _, p := range []string{"/history?from=0", "/content?version=1"} {
+		if status, _ := e.Do(outsider, http.MethodGet, "/api/files/"+s.File+p, nil); status != http.StatusNotFound {
+			t.Errorf("outsider %s: %d, want 404", p, status)
+		}
+	}
+}
+
+func TestRESTContentReplacementGoesThroughTheLog(t *testing.T) {
+	e := newEnv(t, 2)
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, false, "one\n")
+	e.Invite(alice, s.ID, bob, "viewer")
+	cb := e.DialNode(1, bob)
+	cb.Join(s.ID)
+	cb.Open(s.File)
+
+	var f struct {
+		Version int64
+		Content string
+	}
+	e.JSON(alice, http.MethodPatch, "/api/files/"+s.File, map[string]any{"content": "one\ntwo\n", "baseVersion": 1}, http.StatusOK, &f)
+	if f.Version != 2 || f.Content != "one\ntwo\n" {
+		t.Errorf("PATCH answered %+v", f)
+	}
+	m := cb.Type("updates")
+	if m.Version != 1 || len(m.Updates) != 1 || m.Updates[0].UserID != alice.ID {
+		t.Fatalf("bob got %s", m.Raw)
+	}
+	// A stale base version is a conflict and changes nothing.
+	if status, body := e.Do(alice, http.MethodPatch, "/api/files/"+s.File, map[string]any{"content": "x", "baseVersion": 1}); status != http.StatusConflict {
+		t.Errorf("stale baseVersion: %d %s", status, body)
+	}
+	// A viewer cannot replace it.
+	if status, _ := e.Do(bob, http.MethodPatch, "/api/files/"+s.File, map[string]any{"content": "x", "baseVersion": 2}); status != http.StatusForbidden {
+		t.Errorf("viewer PATCH: %d", status)
+	}
+	cb.Sync()
+	if n := len(cb.Frames("updates")); n != 0 {
+		t.Errorf("bob got %d more updates frames", n)
+	}
+	if got, v := e.Content(bob, s.File); got != "one\ntwo\n" || v != 2 {
+		t.Errorf("content %q v%d", got, v)
+	}
+	var h struct{ Updates []struct{ Version int64 } }
+	e.JSON(alice, http.MethodGet, "/api/files/"+s.File+"/history?from=0", nil, http.StatusOK, &h)
+	if len(h.Updates) != 2 {
+		t.Errorf("history %+v", h.Updates)
+	}
+}
+
+// TestResentUpdatesAreNotAppliedTwice: a client whose acknowledgement was lost
+// reconnects and pushes its unconfirmed updates again from its old version; the
+// ones already committed are recognised by clientID (as @codemirror/collab's
+// rebaseUpdates does) and only the rest is applied, also when the base version
+// lies before everything the serving node keeps in memory.
+func TestResentUpdatesAreNotAppliedTwice(t *testing.T) {
+	e := newEnv(t, 2, hubOption(func(o *collab.Options) { o.SnapshotEvery = 2 }))
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, false, "abc") // version 1
+	e.Invite(alice, s.ID, bob, "editor")
+	ca := e.DialNode(0, alice)
+	ca.Join(s.ID)
+	ca.Open(s.File)
+	doc := "abc"
+
+	for _, tc := range []struct {
+		name string
+		node int
+	}{{"same node", 0}, {"node that loads the file from a later snapshot", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.in(t, ca)
+			cid := fmt.Sprintf("bob-%d", tc.node) // one editor instance
+			b1 := e.DialNode(0, bob)
+			b1.Join(s.ID)
+			base := b1.Open(s.File).Version
+			u1 := insert(len(doc), 0, "X")
+			b1.Push(s.File, base, cid, u1)
+			ca.Ack(s.File, cid) // bob's connection drops before he reads the ack
+			b1.ws.CloseNow()
+			doc = "X" + doc
+
+			// Others keep typing, with snapshots on the way.
+			_, v := e.Content(alice, s.File)
+			for i := 0; i < 4; i++ {
+				id := fmt.Sprintf("%s-alice-%d", tc.name, i)
+				ca.Push(s.File, v, id, insert(len(doc), len(doc), "z"))
+				v = ca.Ack(s.File, id)
+				doc += "z"
+			}
+
+			b2 := e.DialNode(tc.node, bob)
+			b2.Join(s.ID)
+			b2.Open(s.File)
+			// Resent from the old base: the first update again, then a new one made after it.
+			b2.Send(map[string]any{"type": "push", "file": s.File, "version": base, "updates": []map[string]any{
+				{"clientID": cid, "changes": u1},
+				{"clientID": cid, "changes": insert(len(doc)-4, 1, "Y")}, // after the X, on bob's old text
+			}})
+			m := b2.Next("ack", func(m msg) bool { return m.Type == "updates" && len(m.Updates) > 0 && m.Updates[0].ClientID == cid })
+			if len(m.Updates) != 1 || m.Version != v {
+				t.Errorf("committed %s, want one update after version %d", m.Raw, v)
+			}
+			doc = "XY" + doc[1:]
+			if got, gv := e.Content(alice, s.File); got != doc || gv != v+1 {
+				t.Errorf("content %q v%d, want %q v%d", got, gv, doc, v+1)
+			}
+			// Resending only what is committed commits nothing; a pull shows it.
+			b2.Send(map[string]any{"type": "push", "file": s.File, "version": base, "updates": []map[string]any{{"clientID": cid, "changes": u1}}})
+			b2.Send(map[string]any{"type": "pull", "file": s.File, "version": base})
+			p := b2.Next("pull", func(m msg) bool { return m.Type == "updates" && m.Version == base })
+			if len(p.Updates) != int(v+1-base) || p.Updates[0].ClientID != cid {
+				t.Errorf("pull from %d gave %s", base, p.Raw)
+			}
+			if got, gv := e.Content(alice, s.File); got != doc || gv != v+1 {
+				t.Errorf("after a duplicate push: %q v%d, want %q v%d", got, gv, doc, v+1)
+			}
+			b2.ws.Close(websocket.StatusNormalClosure, "")
+		})
+	}
+}
+
+func TestShutdownSaysGoingAway(t *testing.T) {
+	e := newEnv(t, 1)
+	alice := e.User("alice")
+	s := e.Session(alice, false, "x")
+	c := e.Dial(alice)
+	c.Join(s.ID)
+	c.Open(s.File)
+	e.Nodes[0].Hub.Close()
+	if code := c.Closed(); code != websocket.StatusGoingAway {
+		t.Errorf("close code %v, want going away", code)
+	}
+}
