@@ -169,6 +169,25 @@ describe("collaboration over the protocol", () => {
     expect(a.unconfirmedCount).toBe(0);
   });
 
+  test("a push the server could not store (internal error) is sent again, not stuck in flight", () => {
+    const { net, clock } = setup("abc");
+    const ann = connect(net, clock, "ann");
+    const a = ann.session.document(FILE);
+    net.run();
+    net.server.failPushes = 1;
+    insert(a, 3, "d");
+    net.run();
+    expect(net.server.text(FILE)).toBe("abc");
+    expect(a.unconfirmedCount).toBe(1);
+    clock.advance(2000);
+    net.run();
+    expect(net.server.text(FILE)).toBe("abcd");
+    expect(a.unconfirmedCount).toBe(0);
+    insert(a, 4, "e");
+    net.run();
+    expect(net.server.text(FILE)).toBe("abcde");
+  });
+
   test("a viewer receives updates but never pushes", () => {
     const { net, clock } = setup("read me");
     net.server.roles.set("vic", "viewer");

@@ -36,6 +36,14 @@ export interface SessionError {
   message: string;
 }
 
+/** What the page shows about one open document. */
+export interface DocumentInfo {
+  /** The server's `doc` arrived: there is a state to show. */
+  loaded: boolean;
+  /** Local edits not yet confirmed by the server. */
+  unconfirmed: number;
+}
+
 export interface SessionSnapshot {
   connection: ConnectionStatus;
   joined: boolean;
@@ -51,6 +59,11 @@ export interface SessionSnapshot {
   lastError: SessionError | null;
   /** Local edits not yet confirmed by the server, across open files. */
   unconfirmed: number;
+  /**
+   * Per open document (by file id). Replaced only when a value changes, so a
+   * remote edit or cursor, which changes nothing here, re-renders nothing.
+   */
+  documents: Readonly<Record<string, DocumentInfo>>;
 }
 
 export interface SessionClientOptions {
@@ -119,6 +132,7 @@ export class SessionClient {
       fatal: null,
       lastError: null,
       unconfirmed: 0,
+      documents: {},
     };
     this.unsubscribe.push(
       this.connection.onStatus((status) => this.handleStatus(status)),
@@ -157,7 +171,7 @@ export class SessionClient {
         file,
         send: (msg) => this.connection.send(msg),
         extensions: () => this.documentExtensions(file),
-        onChange: () => this.refreshUnconfirmed(),
+        onChange: () => this.refreshDocuments(),
         onLocalSelection: (version, selection) => this.queueCursor(file, version, selection),
         onEditsDiscarded: (text) => {
           for (const fn of [...this.discardListeners]) fn(file, text);
@@ -165,6 +179,8 @@ export class SessionClient {
       });
       doc.readOnly = !this.canEdit;
       this.docs.set(file, doc);
+      // No snapshot change here: this runs during React renders, and a
+      // document that has not loaded looks the same as one not open.
       if (this.snapshot.joined) doc.open();
     }
     return doc;
@@ -181,6 +197,7 @@ export class SessionClient {
     if (doc.unconfirmedCount > 0) return; // keep it until the edits are confirmed
     this.docs.delete(file);
     this.connection.send({ type: "close", file });
+    this.refreshDocuments();
   }
 
   sendChat(text: string): void {
@@ -292,11 +309,24 @@ export class SessionClient {
     for (const fn of [...this.listeners]) fn();
   }
 
-  private refreshUnconfirmed(): void {
-    let n = 0;
-    for (const d of this.docs.values()) n += d.unconfirmedCount;
-    if (n !== this.snapshot.unconfirmed) this.update({ unconfirmed: n });
-    else this.update({});
+  /** Publishes the documents' loaded/unconfirmed state, only when some value changed. */
+  private refreshDocuments(): void {
+    let total = 0;
+    let changed = false;
+    const old = this.snapshot.documents;
+    const documents: Record<string, DocumentInfo> = {};
+    for (const [file, d] of this.docs) {
+      const info = { loaded: d.state !== null, unconfirmed: d.unconfirmedCount };
+      total += info.unconfirmed;
+      const was = old[file];
+      if (was && was.loaded === info.loaded && was.unconfirmed === info.unconfirmed) documents[file] = was;
+      else {
+        documents[file] = info;
+        changed = true;
+      }
+    }
+    if (Object.keys(old).length !== this.docs.size) changed = true;
+    if (changed || total !== this.snapshot.unconfirmed) this.update(changed ? { documents, unconfirmed: total } : { unconfirmed: total });
   }
 
   private handleStatus(status: ConnectionStatus): void {
@@ -472,7 +502,9 @@ export class SessionClient {
     const affected = [...this.docs.values()].filter((d) => (file ? d.file === file : d.hasPushInFlight));
     if (code === "invalid_change" || code === "too_large") {
       for (const d of affected) d.pushRefused();
-    } else if (code === "rate_limited") {
+    } else if (code === "rate_limited" || code === "internal") {
+      // Too fast, or the server could not store the change this time: the
+      // push is lost, its edits are not; send them again a little later.
       for (const d of affected) d.pushDeferred();
       this.setTimeoutFn(() => {
         for (const d of affected) d.flush();

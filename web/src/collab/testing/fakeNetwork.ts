@@ -68,6 +68,8 @@ export class FakeServer {
   /** Roles by user; anyone else gets not_found on join. */
   readonly roles = new Map<string, "owner" | "editor" | "viewer">();
   readonly chat: { id: string; userId: string; username: string; content: string; createdAt: string }[] = [];
+  /** Pushes to refuse with an `internal` error (the real server's answer when it could not store a change). */
+  failPushes = 0;
 
   addFile(id: string, content: string): void {
     const doc = Text.of(content.split("\n"));
@@ -177,6 +179,10 @@ export class FakeServer {
   private push(socket: FakeSocket, msg: Extract<ClientMessage, { type: "push" }>): void {
     if (this.roles.get(socket.userId) === "viewer") {
       return socket.deliver({ type: "error", code: "forbidden", message: "viewers cannot edit", file: msg.file });
+    }
+    if (this.failPushes > 0) {
+      this.failPushes--;
+      return socket.deliver({ type: "error", code: "internal", message: "could not save the change, resend it", file: msg.file });
     }
     const f = this.file(msg.file);
     const start = this.version(msg.file);
