@@ -650,6 +650,14 @@ func (c *conn) handlePull(m inMessage) {
 	v := *m.Version
 	_ = d.do(ctx, func() {
 		if v > d.version {
+			// The client saw updates this node has not heard of (another node
+			// committed them and its broadcast was lost, or it died between
+			// commit and publish): read them from the log before answering.
+			if err := d.catchUpAndBroadcast(ctx); err != nil {
+				c.hub.logger.Warn("catch up on pull", "file", d.fileID, "err", err)
+			}
+		}
+		if v > d.version {
 			c.sendError("invalid_message", fmt.Sprintf("version %d is ahead of the document (at %d)", v, d.version), m.File)
 			return
 		}

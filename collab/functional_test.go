@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/codebuddy-dev/codebuddy/broker"
 	"github.com/codebuddy-dev/codebuddy/collab"
 )
 
@@ -467,5 +468,39 @@ func TestShutdownSaysGoingAway(t *testing.T) {
 	e.Nodes[0].Hub.Close()
 	if code := c.Closed(); code != websocket.StatusGoingAway {
 		t.Errorf("close code %v, want going away", code)
+	}
+}
+
+// A client that saw updates this node never heard of (another node committed
+// them and the broadcast was lost) pulls from their version: the node reads
+// them from the log instead of answering that the version is ahead, which left
+// the client waiting for ever.
+func TestPullAheadOfTheNodeReadsTheLog(t *testing.T) {
+	// Each node has its own broker, so node1 never hears what node0 commits.
+	e := newEnv(t, 2, hubOption(func(o *collab.Options) {
+		b := broker.NewMemory()
+		t.Cleanup(func() { b.Close() })
+		o.Broker = b
+	}))
+	alice := e.User("alice")
+	s := e.Session(alice, false, "abc")
+	late := e.DialNode(1, alice)
+	late.Join(s.ID)
+	v0 := late.Open(s.File).Version
+
+	writer := e.DialNode(0, alice)
+	writer.Join(s.ID)
+	writer.Open(s.File)
+	writer.Push(s.File, v0, "w1", insert(3, 3, "d"))
+	v := writer.Ack(s.File, "w1")
+
+	late.Send(map[string]any{"type": "pull", "file": s.File, "version": v})
+	late.Ack(s.File, "w1")
+	late.Sync()
+	if errs := late.Frames("error"); len(errs) != 0 {
+		t.Fatalf("pull from a version the node had not reached: %s", errs[0].Raw)
+	}
+	if text, version := e.Content(alice, s.File); text != "abcd" || version != v {
+		t.Fatalf("content %q at %d, want abcd at %d", text, version, v)
 	}
 }
