@@ -224,6 +224,40 @@ describe("collaboration over the protocol", () => {
     expect(bob.session.getSnapshot().lastError?.code).toBe("forbidden");
   });
 
+  test("a role change reaches an open session at once: promoted viewers edit, demoted editors stop", () => {
+    const { net, clock } = setup("base");
+    net.server.roles.set("bob", "viewer");
+    const bob = connect(net, clock, "bob");
+    const b = bob.session.document(FILE);
+    net.run();
+    expect(b.readOnly).toBe(true);
+
+    net.server.setRole("bob", "editor");
+    net.run();
+    expect(bob.session.getSnapshot().role).toBe("editor");
+    expect(b.readOnly).toBe(false);
+    insert(b, 4, "!");
+    net.run();
+    expect(net.server.text(FILE)).toBe("base!");
+
+    net.server.setRole("bob", "viewer");
+    net.run();
+    expect(bob.session.getSnapshot().role).toBe("viewer");
+    expect(b.readOnly).toBe(true);
+  });
+
+  test("access taken away mid-session shows the access-denied view", () => {
+    const { net, clock } = setup("base");
+    const bob = connect(net, clock, "bob");
+    const b = bob.session.document(FILE);
+    net.run();
+    expect(bob.session.getSnapshot().fatal).toBeNull();
+    net.server.revoke("bob");
+    net.run();
+    expect(bob.session.getSnapshot().fatal?.code).toBe("not_found");
+    expect(b.readOnly).toBe(true);
+  });
+
   test("remote cursors arrive with the sender's name and follow local edits", () => {
     const { net, clock } = setup("hello");
     const ann = connect(net, clock, "ann");

@@ -381,6 +381,14 @@ export class SessionClient {
         for (const p of this.snapshot.participants) {
           if (!online.has(p.userId)) for (const d of this.docs.values()) d.removeCursor(p.userId);
         }
+        // The owner changed our role: follow it at once (viewers cannot type).
+        const mine = msg.participants.find((p) => p.userId === this.snapshot.me?.id);
+        if (mine?.role && mine.role !== this.snapshot.role) {
+          this.update({ participants: msg.participants, role: mine.role });
+          const readOnly = !this.canEdit;
+          for (const d of this.docs.values()) d.readOnly = readOnly;
+          return;
+        }
         this.update({ participants: msg.participants });
         return;
       }
@@ -480,7 +488,10 @@ export class SessionClient {
 
   private receiveError(code: string, message: string, file: string | undefined): void {
     const error = { code, message };
-    if (!this.snapshot.joined && FATAL_CODES.has(code)) {
+    // Before joining, or a file-less not_found after: the session is gone or
+    // our access to it was taken away (the server has made us leave it).
+    if (FATAL_CODES.has(code) && (!this.snapshot.joined || (code === "not_found" && !file))) {
+      for (const d of this.docs.values()) d.readOnly = true;
       this.update({ fatal: error });
       return;
     }

@@ -76,6 +76,24 @@ export class FakeServer {
     this.files.set(id, { base: doc, baseVersion: 0, doc, log: [] });
   }
 
+  /** The owner changes a role: everyone gets a presence frame, as from the real server. */
+  setRole(userId: string, role: "owner" | "editor" | "viewer"): void {
+    this.roles.set(userId, role);
+    const participants = [...this.roles].map(([id, r]) => ({ userId: id, username: id, role: r }));
+    for (const s of this.sockets) if (s.session) s.deliver({ type: "presence", participants });
+  }
+
+  /** The owner removes a participant: their sockets leave the session with a file-less not_found. */
+  revoke(userId: string): void {
+    this.roles.delete(userId);
+    for (const s of this.sockets) {
+      if (s.userId !== userId || !s.session) continue;
+      s.session = null;
+      s.subscriptions.clear();
+      s.deliver({ type: "error", code: "not_found", message: "this session was deleted or you no longer have access to it" });
+    }
+  }
+
   version(file: string): number {
     const f = this.file(file);
     return f.baseVersion + f.log.length;
