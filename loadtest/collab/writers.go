@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +28,7 @@ type writer struct {
 	lat     []time.Duration
 	acks    int
 	edits   int
+	allAcks int
 	errs    map[string]int
 	lostAt  time.Time
 	editErr error
@@ -49,6 +51,9 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 	// measureFrom is set once the clients start editing; acks of pushes sent
 	// before it (the warm-up) are not counted.
 	var measureFrom atomic.Int64
+	// Frames of type "updates" that reached writer 0: commits per frame show
+	// how much the server's group commit batches.
+	var frames0 atomic.Int64
 	writers := make([]*writer, cfg.writers)
 	t1 := time.Now()
 	sem := make(chan struct{}, 16)
@@ -58,6 +63,14 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 		w := &writer{rng: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano()))), errs: map[string]int{}}
 		writers[i] = w
 		u := users[i%len(users)]
+		var onFrame func(string, []byte)
+		if i == 0 {
+			onFrame = func(typ string, _ []byte) {
+				if typ == "updates" {
+					frames0.Add(1)
+				}
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -69,7 +82,11 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 				BaseURL:    srv.url,
 				HTTPClient: &http.Client{Transport: newTransport(u.ip)},
 				Token:      u.token,
+				OnFrame:    onFrame,
 				OnAck: func(a collabclient.Ack) {
+					w.mu.Lock()
+					w.allAcks++
+					w.mu.Unlock()
 					if a.Latency <= 0 || time.Now().Add(-a.Latency).UnixNano() < measureFrom.Load() {
 						return
 					}
@@ -145,6 +162,47 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 			w.edit(ctx, cfg, end)
 		}()
 	}
+	// A client the server drops (its send queue filled) is not reconnected:
+	// note when it happened; progress lines show how the run develops.
+	var dropped atomic.Int64
+	var firstDrop atomic.Int64
+	for _, w := range writers {
+		go func() {
+			select {
+			case <-w.c.Done():
+				dropped.Add(1)
+				firstDrop.CompareAndSwap(0, int64(time.Since(start)))
+			case <-ctx.Done():
+			}
+		}()
+	}
+	progressDone := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-progressDone:
+				return
+			case <-t.C:
+				// Counters only: a client's own state waits for its lock, which a
+				// client that has fallen behind holds for long stretches.
+				edits, acks := 0, 0
+				var worst time.Duration
+				for _, w := range writers {
+					w.mu.Lock()
+					edits += w.edits
+					acks += w.allAcks
+					if len(w.lat) > 0 {
+						worst = max(worst, w.lat[len(w.lat)-1])
+					}
+					w.mu.Unlock()
+				}
+				fmt.Printf("  %3.0fs: %d edits, %d acknowledged, %d unacknowledged; slowest latest ack %s; %d clients dropped\n",
+					time.Since(start).Seconds(), edits, acks, edits-acks, ms(worst), dropped.Load())
+			}
+		}
+	}()
 	var pings []time.Duration
 	var pingErr error
 	pingDone := make(chan struct{})
@@ -154,6 +212,7 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 	}()
 	editing.Wait()
 	<-pingDone
+	close(progressDone)
 	elapsed := time.Since(start)
 	procAfter, _ := readProc(srv.pid)
 	var ruAfter syscall.Rusage
@@ -231,6 +290,12 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 	}
 	fmt.Printf("edits made %d, updates committed %d (%.0f/s over %s), acks measured %d in %s\n",
 		edits, updates, float64(updates)/elapsed.Seconds(), elapsed.Round(time.Millisecond), len(all), measured)
+	if f := frames0.Load(); f > 0 {
+		fmt.Printf("updates frames received by one client: %d (%.2f updates per frame)\n", f, float64(updates)/float64(f))
+	}
+	if d := dropped.Load(); d > 0 {
+		fmt.Printf("clients dropped by the server: %d (first after %s)\n", d, time.Duration(firstDrop.Load()).Round(time.Millisecond))
+	}
 	if len(errCodes) > 0 {
 		fmt.Printf("error frames / client errors: %v\n", errCodes)
 	}
@@ -250,7 +315,15 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 	fmt.Printf("target p95 <= %s: %s (%s)\n", ms(cfg.p95), passFail(okP95), ms(lat.q(0.95)))
 	fmt.Printf("target p99 <= %s: %s (%s)\n", ms(cfg.p99), passFail(okP99), ms(lat.q(0.99)))
 	fmt.Printf("zero divergence: %s\n", passFail(okDiv))
+	if !okDiv && srv.stderr != nil {
+		fmt.Printf("server log (tail):\n%s\n", lastLines(srv.stderr.String(), 20))
+	}
 	return okP95 && okP99 && okDiv, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
