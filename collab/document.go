@@ -19,6 +19,15 @@ const keepRecent = 1000
 // maxBatch bounds how many queued pushes one commit groups.
 const maxBatch = 64
 
+// commitEvery is the shortest spacing of one document's commits. A push that
+// arrives sooner after the previous commit waits out the rest of it, and the
+// pushes arriving meanwhile join its transaction and its broadcast frame; a
+// push after a quiet spell is committed at once. Under load this cuts the
+// frames every subscriber is sent (and must read) by the batch size: with 100
+// editors typing 5 edits/s each on one file, server CPU per update fell from
+// 1.9 to 1.3 ms and p95 acknowledgement from ~100 ms to ~25 ms (loadtest/collab).
+const commitEvery = 5 * time.Millisecond
+
 type accepted struct {
 	ClientID string
 	UserID   string
@@ -125,6 +134,7 @@ func (d *document) pushes() chan<- *pushReq { return d.pushCh }
 // are committed in one transaction.
 func (d *document) run() {
 	defer close(d.done)
+	var lastCommit time.Time
 	for {
 		select {
 		case op, ok := <-d.ops:
@@ -135,6 +145,21 @@ func (d *document) run() {
 			op()
 		case p := <-d.pushCh:
 			batch := []*pushReq{p}
+			if wait := commitEvery - time.Since(lastCommit); wait > 0 {
+				// Pushes are coming faster than commitEvery: gather them until
+				// then, so one transaction and one broadcast frame carry them all.
+				timer := time.NewTimer(wait)
+			gather:
+				for len(batch) < maxBatch {
+					select {
+					case q := <-d.pushCh:
+						batch = append(batch, q)
+					case <-timer.C:
+						break gather
+					}
+				}
+				timer.Stop()
+			}
 		drain:
 			for len(batch) < maxBatch {
 				select {
@@ -145,6 +170,7 @@ func (d *document) run() {
 				}
 			}
 			d.handlePushes(batch)
+			lastCommit = time.Now()
 		}
 	}
 }
