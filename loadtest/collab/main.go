@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,7 @@ type config struct {
 	sessions int
 	settle   time.Duration
 	perf     string
+	selfProf string
 	env      string
 }
 
@@ -73,6 +75,7 @@ func main() {
 	flag.IntVar(&cfg.conns, "conns", 10000, "idle: connections")
 	flag.IntVar(&cfg.users, "users", 0, "users to register (default: one per writer; 100 in idle mode)")
 	flag.IntVar(&cfg.addrs, "addrs", 500, "idle: source addresses the connections are spread over")
+	flag.StringVar(&cfg.selfProf, "selfprofile", "", "write a Go CPU profile of this load generator to this file")
 	flag.IntVar(&cfg.sessions, "sessions", 1, "idle: sessions the connections are spread over (each with one file)")
 	flag.BoolVar(&cfg.open, "open", true, "idle: each connection also opens the file (receives its updates)")
 	flag.DurationVar(&cfg.settle, "settle", 5*time.Second, "idle: wait after connecting before measuring memory")
@@ -126,6 +129,17 @@ func run(cfg config) (bool, error) {
 	}
 	fmt.Printf("server %s (pid %d), load generator GOMAXPROCS %d, RLIMIT_NOFILE %d, %s\n",
 		srv.url, srv.pid, runtime.GOMAXPROCS(0), nofile, time.Now().UTC().Format(time.RFC3339))
+	if cfg.selfProf != "" {
+		f, err := os.Create(cfg.selfProf)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return false, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	switch cfg.mode {
 	case "writers":
 		return runWriters(ctx, &cfg, srv)
