@@ -35,7 +35,7 @@ export function readOnlyExtension(readOnly: boolean): Extension {
  * The editor every file gets. Tab indents (indentWithTab); Escape then Tab
  * leaves the editor, CodeMirror's documented keyboard escape hatch.
  */
-export function baseExtensions(slots: DocumentSlots, label: string, readOnly: boolean): Extension {
+export function baseExtensions(slots: DocumentSlots, label: string, readOnly: boolean, language: Extension = []): Extension {
   return [
     lineNumbers(),
     highlightActiveLineGutter(),
@@ -55,7 +55,7 @@ export function baseExtensions(slots: DocumentSlots, label: string, readOnly: bo
     keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, indentWithTab]),
     EditorView.contentAttributes.of({ "aria-label": label }),
     editorTheme(),
-    slots.language.of([]),
+    slots.language.of(language),
     slots.readOnly.of(readOnlyExtension(readOnly)),
   ];
 }

@@ -11,6 +11,7 @@ import { baseExtensions, createSlots, readOnlyExtension, type DocumentSlots } fr
 export class EditorConfig {
   private readonly slots = new Map<string, DocumentSlots>();
   private readonly modes = new Map<string, Extension>();
+  private readonly loading = new Map<string, Promise<Extension>>();
   files: readonly FileEntry[] = [];
   sessionLanguage = "";
   readOnly = true;
@@ -19,11 +20,11 @@ export class EditorConfig {
   extensionsFor = (file: string): Extension => {
     const slots = this.slotsFor(file);
     const entry = this.files.find((f) => f.id === file);
-    const ext = [baseExtensions(slots, `Code editor: ${entry?.path ?? "file"}`, this.readOnly)];
     const mode = this.modeOf(file);
+    // A mode already loaded goes into the language slot's initial value
+    // (a compartment may appear only once in a state's extensions).
     const loaded = mode ? this.modes.get(mode) : undefined;
-    if (loaded) ext.push(slots.language.of(loaded));
-    return ext;
+    return baseExtensions(slots, `Code editor: ${entry?.path ?? "file"}`, this.readOnly, loaded);
   };
 
   modeOf(file: string): string | null {
@@ -31,23 +32,39 @@ export class EditorConfig {
     return entry ? modeFor(entry.path, this.sessionLanguage) : null;
   }
 
-  /** Loads `mode` (once) and installs it in every open document that uses it. */
-  async applyMode(client: SessionClient, openIds: readonly string[], mode: string): Promise<void> {
-    let ext = this.modes.get(mode);
-    if (!ext) {
-      ext = await loadMode(mode);
-      this.modes.set(mode, ext);
+  /**
+   * Loads `mode` (once). Documents created after it arrived get it from the
+   * start (extensionsFor), which spares a reconfiguration.
+   */
+  preloadMode(mode: string): Promise<Extension> {
+    let p = this.loading.get(mode);
+    if (!p) {
+      p = loadMode(mode).then((ext) => {
+        this.modes.set(mode, ext);
+        return ext;
+      });
+      p.catch(() => this.loading.delete(mode)); // a later call retries
+      this.loading.set(mode, p);
     }
+    return p;
+  }
+
+  /** Loads `mode` (once) and installs it in every open document that uses it and lacks it. */
+  async applyMode(client: SessionClient, openIds: readonly string[], mode: string): Promise<void> {
+    const ext = this.modes.get(mode) ?? (await this.preloadMode(mode));
     for (const id of openIds) {
       const doc = client.peekDocument(id);
-      if (doc && this.modeOf(id) === mode) doc.reconfigure({ effects: this.slotsFor(id).language.reconfigure(ext) });
+      const language = this.slotsFor(id).language;
+      if (doc?.state && this.modeOf(id) === mode && language.get(doc.state) !== ext) doc.reconfigure({ effects: language.reconfigure(ext) });
     }
   }
 
+  /** Sets read-only on the open documents whose state says otherwise (a reconfiguration re-renders the editor). */
   applyReadOnly(client: SessionClient, openIds: readonly string[], readOnly: boolean): void {
     this.readOnly = readOnly;
     for (const id of openIds) {
-      client.peekDocument(id)?.reconfigure({ effects: this.slotsFor(id).readOnly.reconfigure(readOnlyExtension(readOnly)) });
+      const doc = client.peekDocument(id);
+      if (doc?.state && doc.state.readOnly !== readOnly) doc.reconfigure({ effects: this.slotsFor(id).readOnly.reconfigure(readOnlyExtension(readOnly)) });
     }
   }
 
