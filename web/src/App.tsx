@@ -14,6 +14,7 @@ import { InvitePage } from "./pages/InvitePage";
 import { LandingPage } from "./pages/LandingPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SettingsPage } from "./pages/SettingsPage";
+import { OnboardingTip } from "./playground/OnboardingTip";
 
 // The editor and its collaboration code load only when a session is opened.
 const loadPlayground = () => import("./playground/PlaygroundPage");
@@ -111,6 +112,7 @@ function PlaygroundSkeleton() {
           <div className="playground-bar" />
         </div>
       </header>
+      <OnboardingTip />
       <main id="main" className="playground-grid">
         <div className="area-files" />
         <div className="area-editor">

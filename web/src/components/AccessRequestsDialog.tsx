@@ -1,3 +1,4 @@
+import { memo } from "react";
 import { describeError } from "../api/errors";
 import type { AccessRequest, CodingSession } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
@@ -7,7 +8,7 @@ import { Dialog } from "./Dialog";
 import { Skeleton } from "./Skeleton";
 
 /** The owner answers requests to join a private session. */
-export function AccessRequestsDialog({ session, onClose }: { session: CodingSession | null; onClose: () => void }) {
+export const AccessRequestsDialog = memo(function AccessRequestsDialog({ session, onClose }: { session: CodingSession | null; onClose: () => void }) {
   const api = useApi();
   const cache = useQueryCache();
   const toast = useToast();
@@ -58,4 +59,4 @@ export function AccessRequestsDialog({ session, onClose }: { session: CodingSess
       )}
     </Dialog>
   );
-}
+});

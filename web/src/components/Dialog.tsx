@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from "react";
+import { memo, useEffect, useId, useRef, type ReactNode } from "react";
 
 interface DialogProps {
   open: boolean;
@@ -60,7 +60,7 @@ export function Dialog({ open, title, onClose, children, description }: DialogPr
   );
 }
 
-export function ConfirmDialog({
+export const ConfirmDialog = memo(function ConfirmDialog({
   open,
   title,
   description,
@@ -89,4 +89,4 @@ export function ConfirmDialog({
       </div>
     </Dialog>
   );
-}
+});

@@ -1,10 +1,10 @@
-import { useId, useState, type FormEvent } from "react";
+import { memo, useId, useState, type FormEvent } from "react";
 import { ApiError, describeError } from "../api/errors";
 import type { CodingSession } from "../api/types";
 import { Dialog } from "./Dialog";
 
 /** The owner renames a session and sets who may see it without an invite. */
-export function SessionSettingsDialog({
+export const SessionSettingsDialog = memo(function SessionSettingsDialog({
   session,
   onClose,
   onSave,
@@ -76,4 +76,4 @@ export function SessionSettingsDialog({
       )}
     </Dialog>
   );
-}
+});

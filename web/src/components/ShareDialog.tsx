@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { memo, useId, useState } from "react";
 import { describeError } from "../api/errors";
 import type { CodingSession, CreatedInvite, Invite } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
@@ -7,7 +7,7 @@ import { useToast } from "../app/toasts";
 import { Dialog } from "./Dialog";
 
 /** Creates invite links with a role, copies them, and lists or revokes the existing ones. */
-export function ShareDialog({ session, onClose }: { session: CodingSession | null; onClose: () => void }) {
+export const ShareDialog = memo(function ShareDialog({ session, onClose }: { session: CodingSession | null; onClose: () => void }) {
   const api = useApi();
   const cache = useQueryCache();
   const toast = useToast();
@@ -114,4 +114,4 @@ export function ShareDialog({ session, onClose }: { session: CodingSession | nul
       </div>
     </Dialog>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { memo, useEffect, useRef } from "react";
 import { EditorView } from "@codemirror/view";
 import type { DocumentSync } from "../collab/documentSync";
 import { Skeleton } from "../components/Skeleton";
@@ -7,7 +7,7 @@ import { Skeleton } from "../components/Skeleton";
  * Shows one DocumentSync in a CodeMirror view. The state lives in the
  * DocumentSync, so switching tabs keeps history, selection and unconfirmed edits.
  */
-export function CodeEditor({ doc, loaded, label }: { doc: DocumentSync; loaded: boolean; label: string }) {
+export const CodeEditor = memo(function CodeEditor({ doc, loaded, label }: { doc: DocumentSync; loaded: boolean; label: string }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const state = doc.state;
@@ -25,4 +25,4 @@ export function CodeEditor({ doc, loaded, label }: { doc: DocumentSync; loaded: 
   }, [doc, loaded]);
   if (!loaded) return <Skeleton label={`Loading ${label}`} lines={8} />;
   return <div className="code-editor" ref={host} />;
-}
+});

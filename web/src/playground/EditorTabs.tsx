@@ -1,8 +1,8 @@
-import { useRef, type KeyboardEvent } from "react";
+import { memo, useRef, type KeyboardEvent } from "react";
 import type { FileEntry } from "../api/types";
 
 /** Open files as tabs: arrows move between them, Delete closes one. */
-export function EditorTabs({
+export const EditorTabs = memo(function EditorTabs({
   files,
   activeId,
   unsaved,
@@ -81,4 +81,4 @@ export function EditorTabs({
       ))}
     </div>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { memo, useState } from "react";
 
 const KEY = "codebuddy.onboarded";
 
@@ -10,10 +10,24 @@ function seen(): boolean {
   }
 }
 
-/** A short first-visit tour, dismissed for good with one click. */
-export function OnboardingTip() {
+/**
+ * The step on screen. The tip shows in the loading skeleton and then in the
+ * page (two mounts), so a click on "Next tip" meanwhile is kept.
+ */
+let shownStep = 0;
+
+/**
+ * A short first-visit tour, dismissed for good with one click. It needs no
+ * data, so the playground's loading skeleton shows it too: the first paint
+ * has it (it is the page's largest text) instead of waiting for the editor.
+ */
+export const OnboardingTip = memo(function OnboardingTip() {
   const [open, setOpen] = useState(() => !seen());
-  const [step, setStep] = useState(0);
+  const [step, setStepState] = useState(() => shownStep);
+  const setStep = (n: number) => {
+    shownStep = n;
+    setStepState(n);
+  };
   if (!open) return null;
   const steps = [
     "Everyone here edits the same files live; coloured cursors show who is where.",
@@ -48,4 +62,4 @@ export function OnboardingTip() {
       </div>
     </aside>
   );
-}
+});

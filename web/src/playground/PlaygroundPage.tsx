@@ -13,6 +13,7 @@ import { Skeleton } from "../components/Skeleton";
 import { AccessDenied } from "./AccessDenied";
 import { ChatPanel } from "./ChatPanel";
 import { CodeEditor } from "./CodeEditor";
+import { modeFor } from "../editor/languages";
 import { EditorConfig } from "./editorConfig";
 import { EditorTabs } from "./EditorTabs";
 import { FileExplorer } from "./FileExplorer";
@@ -53,6 +54,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const isOwner = snapshot?.role === "owner" || session.data?.ownerId === user.id;
   const runs = snapshot?.runs ?? NONE;
   const unconfirmed = snapshot?.unconfirmed ?? 0;
+  const documents = snapshot?.documents;
 
   const [openIds, setOpenIds] = useState<string[]>([]);
   const [activeId, setActiveId] = useState<string | null>(null);
@@ -93,12 +95,20 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
 
   const activeDoc = client && activeId ? client.document(activeId) : null;
   const activeFile = files.find((f) => f.id === activeId) ?? null;
-  const docLoaded = activeDoc?.state != null;
+  const docLoaded = activeId ? (documents?.[activeId]?.loaded ?? false) : false;
 
   // Viewers get a read-only editor; a role change applies to open documents.
   useEffect(() => {
     if (client) config.applyReadOnly(client, openIds, !canEdit);
   }, [client, config, canEdit, openIds, docLoaded]);
+
+  // The session language's mode starts loading as soon as the language is
+  // known, so the first document's state is usually created with it instead
+  // of being reconfigured (a second full editor update) when it arrives.
+  const sessionMode = session.data ? modeFor("", session.data.language) : null;
+  useEffect(() => {
+    if (sessionMode) config.preloadMode(sessionMode).catch(() => {});
+  }, [config, sessionMode]);
 
   // The active file's language mode loads on demand (its own chunk).
   const activeMode = activeId ? config.modeOf(activeId) : null;
@@ -134,6 +144,21 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     else toast.show("error", "You are offline; run again once reconnected.");
   }, [client, session.data, activeFile?.path, stdin, toast]);
   const showShortcuts = useCallback(() => setShortcutsOpen(true), []);
+  const hideShortcuts = useCallback(() => setShortcutsOpen(false), []);
+  const share = useCallback(() => setSharing(true), []);
+  const stopSharing = useCallback(() => setSharing(false), []);
+  const editSettings = useCallback(() => setEditingSettings(true), []);
+  const stopEditingSettings = useCallback(() => setEditingSettings(false), []);
+  const answer = useCallback(() => setAnswering(true), []);
+  const stopAnswering = useCallback(() => setAnswering(false), []);
+  const keepMember = useCallback(() => setRemoving(null), []);
+  const stopRun = useCallback((id: string) => client?.cancelRun(id), [client]);
+  // Tabs re-render when a tab turns saved or unsaved, not at every count.
+  const unsavedIds = documents ? Object.keys(documents).filter((id) => documents[id]!.unconfirmed > 0).join("\n") : "";
+  const unsaved = useMemo(() => {
+    const ids = new Set(unsavedIds.split("\n"));
+    return (id: string) => ids.has(id);
+  }, [unsavedIds]);
   // Stable callbacks so the memoised panels re-render only when their data changes.
   const sendChat = useCallback((text: string) => client?.sendChat(text), [client]);
   const retryChat = useCallback((id: string) => client?.retryChat(id), [client]);
@@ -158,7 +183,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
         : undefined,
     [isOwner, cache, membersKey, api, sessionId, toast],
   );
-  const confirmRemove = async () => {
+  const confirmRemove = useCallback(async () => {
     const who = removing;
     setRemoving(null);
     if (!who) return;
@@ -170,23 +195,70 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
       cache.set(membersKey, before ?? []);
       toast.show("error", `Could not remove ${who.username}: ${describeError(err)}`);
     }
-  };
+  }, [removing, cache, membersKey, api, sessionId, toast]);
   const nameOf = useCallback(
     (id: string | undefined) => members.data?.find((m) => m.userId === id)?.username ?? presence?.find((p) => p.userId === id)?.username ?? "",
     [members.data, presence],
   );
   usePlaygroundShortcuts({ run, canRun: canEdit, unconfirmed, online: snapshot?.connection === "open" && joined, showShortcuts });
 
-  const changeLanguage = async (id: string) => {
-    if (!session.data) return;
-    const before = cache.set<CodingSession>(sessionKey, { ...session.data, language: id });
-    try {
-      cache.set(sessionKey, await api.updateSession(sessionId, { language: id }));
-    } catch (err) {
-      if (before) cache.set(sessionKey, before);
-      toast.show("error", `Could not change the language: ${describeError(err)}`);
-    }
-  };
+  const sessionData = session.data;
+  const changeLanguage = useCallback(
+    async (id: string) => {
+      if (!sessionData) return;
+      const before = cache.set<CodingSession>(sessionKey, { ...sessionData, language: id });
+      try {
+        cache.set(sessionKey, await api.updateSession(sessionId, { language: id }));
+      } catch (err) {
+        if (before) cache.set(sessionKey, before);
+        toast.show("error", `Could not change the language: ${describeError(err)}`);
+      }
+    },
+    [sessionData, cache, sessionKey, api, sessionId, toast],
+  );
+  const saveSettings = useCallback(
+    async (patch: Parameters<typeof api.updateSession>[1]) => {
+      cache.set(sessionKey, await api.updateSession(sessionId, patch));
+      cache.invalidate("sessions/");
+    },
+    [cache, sessionKey, api, sessionId],
+  );
+
+  const openFiles = useMemo(() => openIds.map((id) => files.find((f) => f.id === id)).filter((f): f is FileEntry => Boolean(f)), [openIds, files]);
+  const myActiveRunId = useMemo(() => [...runs].reverse().find((r) => r.phase !== "finished" && (!r.userId || r.userId === user.id))?.id ?? null, [runs, user.id]);
+  const pendingRequests = useMemo(() => (requests.data ?? NONE).filter((r: AccessRequest) => r.status === "pending").length, [requests.data]);
+  const connection = snapshot?.connection ?? "connecting";
+  // Online the bar only says whether something is still saving, so a
+  // keystroke's 1 → 2 → 0 pending edits do not each re-render the header.
+  const barUnconfirmed = connection === "open" && joined ? Math.min(unconfirmed, 1) : unconfirmed;
+  // The header is one element kept between renders while its inputs stay the
+  // same, so socket events that only touch a panel do not re-render it.
+  const header = useMemo(
+    () => (
+          <AppHeader>
+            <PlaygroundToolbar
+              session={sessionData}
+              languages={languages.data}
+              isOwner={isOwner}
+              canRun={canEdit}
+              viewOnly={joined && !canEdit}
+              activeRunId={myActiveRunId}
+              connection={connection}
+              joined={joined}
+              unconfirmed={barUnconfirmed}
+              onLanguage={changeLanguage}
+              onRun={run}
+              onStop={stopRun}
+              onShare={share}
+              onSettings={editSettings}
+              pendingRequests={pendingRequests}
+              onRequests={answer}
+              onShortcuts={showShortcuts}
+            />
+          </AppHeader>
+    ),
+    [sessionData, languages.data, isOwner, canEdit, joined, myActiveRunId, connection, barUnconfirmed, changeLanguage, run, stopRun, share, editSettings, pendingRequests, answer, showShortcuts],
+  );
 
   if (snapshot?.fatal || (session.error instanceof ApiError && (session.error.isNotFound || session.error.status === 403))) {
     return (
@@ -210,32 +282,9 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     );
   }
 
-  const openFiles = openIds.map((id) => files.find((f) => f.id === id)).filter((f): f is FileEntry => Boolean(f));
-  const myActiveRun = [...runs].reverse().find((r) => r.phase !== "finished" && (!r.userId || r.userId === user.id));
-
   return (
     <div className="playground" data-mobile-panel={mobilePanel}>
-      <AppHeader>
-        <PlaygroundToolbar
-          session={session.data}
-          languages={languages.data}
-          isOwner={isOwner}
-          canRun={canEdit}
-          viewOnly={joined && !canEdit}
-          activeRunId={myActiveRun?.id ?? null}
-          connection={snapshot?.connection ?? "connecting"}
-          joined={joined}
-          unconfirmed={unconfirmed}
-          onLanguage={(id) => void changeLanguage(id)}
-          onRun={run}
-          onStop={(id) => client?.cancelRun(id)}
-          onShare={() => setSharing(true)}
-          onSettings={() => setEditingSettings(true)}
-          pendingRequests={(requests.data ?? NONE).filter((r: AccessRequest) => r.status === "pending").length}
-          onRequests={() => setAnswering(true)}
-          onShortcuts={showShortcuts}
-        />
-      </AppHeader>
+      {header}
 
       <OnboardingTip />
 
@@ -255,7 +304,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           <EditorTabs
             files={openFiles}
             activeId={activeId}
-            unsaved={(id) => (client?.peekDocument(id)?.unconfirmedCount ?? 0) > 0}
+            unsaved={unsaved}
             onSelect={setActiveId}
             onClose={closeTab}
             panelId={editorPanelId}
@@ -287,24 +336,17 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           />
         </div>
       </main>
-      <ShortcutsDialog open={shortcutsOpen} onClose={() => setShortcutsOpen(false)} />
-      <ShareDialog session={sharing ? (session.data ?? null) : null} onClose={() => setSharing(false)} />
-      <AccessRequestsDialog session={answering ? (session.data ?? null) : null} onClose={() => setAnswering(false)} />
-      <SessionSettingsDialog
-        session={editingSettings ? (session.data ?? null) : null}
-        onClose={() => setEditingSettings(false)}
-        onSave={async (patch) => {
-          cache.set(sessionKey, await api.updateSession(sessionId, patch));
-          cache.invalidate("sessions/");
-        }}
-      />
+      <ShortcutsDialog open={shortcutsOpen} onClose={hideShortcuts} />
+      <ShareDialog session={sharing ? (sessionData ?? null) : null} onClose={stopSharing} />
+      <AccessRequestsDialog session={answering ? (sessionData ?? null) : null} onClose={stopAnswering} />
+      <SessionSettingsDialog session={editingSettings ? (sessionData ?? null) : null} onClose={stopEditingSettings} onSave={saveSettings} />
       <ConfirmDialog
         open={removing !== null}
         title={`Remove ${removing?.username ?? ""}?`}
         description="They lose access to this session; you can invite them again later."
         confirmLabel="Remove"
-        onConfirm={() => void confirmRemove()}
-        onClose={() => setRemoving(null)}
+        onConfirm={confirmRemove}
+        onClose={keepMember}
       />
     </div>
   );

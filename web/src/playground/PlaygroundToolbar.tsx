@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { memo, useId } from "react";
 import type { CodingSession, Language } from "../api/types";
 import type { ConnectionStatus } from "../collab/connection";
 import { ConnectionIndicator } from "./ConnectionIndicator";
@@ -27,7 +27,7 @@ interface ToolbarProps {
 }
 
 /** The session's name, language, Run/Stop, connection state, sharing and help. */
-export function PlaygroundToolbar(p: ToolbarProps) {
+export const PlaygroundToolbar = memo(function PlaygroundToolbar(p: ToolbarProps) {
   const langSelectId = useId();
   const language = p.languages?.find((l) => l.id === p.session?.language);
   const options = p.languages ?? (p.session ? [{ id: p.session.language, name: p.session.language, version: "", available: true, extensions: [], defaultFile: "" }] : []);
@@ -90,4 +90,4 @@ export function PlaygroundToolbar(p: ToolbarProps) {
       </button>
     </div>
   );
-}
+});

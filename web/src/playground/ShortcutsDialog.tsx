@@ -1,3 +1,4 @@
+import { memo } from "react";
 import { Dialog } from "../components/Dialog";
 
 const MOD = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform) ? "⌘" : "Ctrl";
@@ -14,7 +15,7 @@ export const SHORTCUTS: [string, string][] = [
   ["?", "Show this list"],
 ];
 
-export function ShortcutsDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+export const ShortcutsDialog = memo(function ShortcutsDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   return (
     <Dialog open={open} title="Keyboard shortcuts" onClose={onClose}>
       <table className="shortcuts">
@@ -37,4 +38,4 @@ export function ShortcutsDialog({ open, onClose }: { open: boolean; onClose: () 
       </table>
     </Dialog>
   );
-}
+});
