@@ -1,6 +1,14 @@
 import { memo, useState } from "react";
 
-const KEY = "codebuddy.onboarded";
+/** localStorage key set once the tour is dismissed (public/boot.js reads it too). */
+export const KEY = "codebuddy.onboarded";
+
+/** The tips; the first is also painted by public/boot.js before the app loads. */
+export const STEPS = [
+  "Everyone here edits the same files live; coloured cursors show who is where.",
+  "Run the code with the Run button or Ctrl+Enter; the output appears for everybody.",
+  "Chat and the people list are on the right (the Chat tab on a phone). Press ? for shortcuts.",
+];
 
 function seen(): boolean {
   try {
@@ -29,11 +37,7 @@ export const OnboardingTip = memo(function OnboardingTip() {
     setStepState(n);
   };
   if (!open) return null;
-  const steps = [
-    "Everyone here edits the same files live; coloured cursors show who is where.",
-    "Run the code with the Run button or Ctrl+Enter; the output appears for everybody.",
-    "Chat and the people list are on the right (the Chat tab on a phone). Press ? for shortcuts.",
-  ];
+  const steps = STEPS;
   const close = () => {
     try {
       localStorage.setItem(KEY, "1");
