@@ -111,11 +111,38 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   }, [config, sessionMode]);
 
   // The active file's language mode loads on demand (its own chunk).
+  // The editor view waits for it (or its failure): installing a mode in a
+  // document without a view is much cheaper than redrawing a shown editor.
   const activeMode = activeId ? config.modeOf(activeId) : null;
+  const [readyModes, setReadyModes] = useState<ReadonlySet<string>>(() => new Set());
+  const openIdsRef = useRef(openIds);
+  openIdsRef.current = openIds;
   useEffect(() => {
-    if (!client || !activeMode || !docLoaded) return;
-    config.applyMode(client, openIds, activeMode).catch(() => toast.show("error", "Could not load syntax highlighting; editing still works."));
-  }, [client, config, activeMode, openIds, docLoaded, toast]);
+    if (!client || !activeMode) return;
+    let live = true;
+    const ready = () => setReadyModes((modes) => (modes.has(activeMode) ? modes : new Set(modes).add(activeMode)));
+    config.preloadMode(activeMode).then(
+      () => {
+        if (!live) return;
+        // Documents that loaded meanwhile get it now, before their view exists.
+        void config.applyMode(client, openIdsRef.current, activeMode);
+        ready();
+      },
+      () => {
+        if (!live) return;
+        toast.show("error", "Could not load syntax highlighting; editing still works.");
+        ready();
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, config, activeMode, toast]);
+  // Documents opened after the mode arrived are created with it; this covers the rest (applyMode skips those that have it).
+  const modeReady = !activeMode || readyModes.has(activeMode);
+  useEffect(() => {
+    if (client && activeMode && docLoaded && modeReady) config.applyMode(client, openIds, activeMode).catch(() => {});
+  }, [client, config, activeMode, openIds, docLoaded, modeReady]);
 
   const openFile = useCallback((f: FileEntry) => {
     if (f.isFolder) return;
@@ -311,7 +338,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           />
           <div id={editorPanelId} role="tabpanel" aria-labelledby={activeId ? `tab-${activeId}` : undefined} className="editor-host">
             {activeDoc && activeFile ? (
-              <CodeEditor key={activeDoc.file} doc={activeDoc} loaded={docLoaded} label={activeFile.name} />
+              <CodeEditor key={activeDoc.file} doc={activeDoc} loaded={docLoaded && modeReady} label={activeFile.name} />
             ) : joined ? (
               <p className="muted small-pad">{files.length ? "Open a file from the list." : canEdit ? "Create a file to start." : "This session has no files yet."}</p>
             ) : (
