@@ -1,8 +1,9 @@
-// A small classic async script (the CSP allows no inline script), usually run
-// long before the app's module. On a first visit to a session page it puts the
-// tour's first tip into the static shell, so the page's largest text paints
-// without waiting for the app's JavaScript, /api/user and the session. React's
-// first render replaces #root's content with the real tip (same text, place).
+// A small classic script (the CSP allows no inline script) that index.html
+// runs right after its static shell, before the app's module. On a first visit
+// to a session page it puts the tour's first tip into that shell, so the
+// page's largest text paints without waiting for the app's JavaScript,
+// /api/user and the session. React's first render replaces #root's content
+// with the real tip (same text, same place).
 // src/playground/OnboardingTip.test.ts keeps the text and key in step.
 (function () {
   try {

@@ -15,8 +15,8 @@ describe("the tip painted before the app loads", () => {
     expect(boot).toContain(`localStorage.getItem(${JSON.stringify(KEY)}) === "1"`);
   });
 
-  test("runs from index.html as soon as it arrives, into the static shell only, without an inline script", () => {
-    const bootAt = html.indexOf('<script src="/boot.js" async></script>');
+  test("runs from index.html right after the static shell and into it only, without an inline script", () => {
+    const bootAt = html.indexOf('<script src="/boot.js"></script>');
     expect(bootAt).toBeGreaterThan(html.indexOf('<div id="root"><header class="app-header" data-static-shell>'));
     expect(boot).toContain('root.querySelector("[data-static-shell]")');
     expect(html).not.toMatch(/<script>/);
