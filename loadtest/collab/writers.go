@@ -30,7 +30,7 @@ type writer struct {
 	edits   int
 	allAcks int
 	errs    map[string]int
-	lostAt  time.Time
+	discard int // times the server's text replaced unconfirmed local edits
 	editErr error
 }
 
@@ -93,6 +93,11 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 					w.mu.Lock()
 					w.lat = append(w.lat, a.Latency)
 					w.acks++
+					w.mu.Unlock()
+				},
+				OnDiscard: func(string, string) {
+					w.mu.Lock()
+					w.discard++
 					w.mu.Unlock()
 				},
 				OnError: func(e collabclient.ErrorFrame) {
@@ -275,10 +280,13 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 	}
 
 	var all []time.Duration
-	edits, acks := 0, 0
+	edits, acks, discarded := 0, 0, 0
 	errCodes := map[string]int{}
 	for _, w := range writers {
 		w.mu.Lock()
+		if w.discard > 0 {
+			discarded++
+		}
 		all = append(all, w.lat...)
 		edits += w.edits
 		acks += w.acks
@@ -312,6 +320,9 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 	}
 	if d := dropped.Load(); d > 0 {
 		fmt.Printf("clients dropped by the server: %d (first after %s)\n", d, time.Duration(firstDrop.Load()).Round(time.Millisecond))
+	}
+	if discarded > 0 {
+		fmt.Printf("clients whose unconfirmed edits were discarded (the server answered their pull with a fresh doc): %d\n", discarded)
 	}
 	if len(errCodes) > 0 {
 		fmt.Printf("error frames / client errors: %v\n", errCodes)
