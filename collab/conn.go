@@ -20,6 +20,14 @@ import (
 	"github.com/codebuddy-dev/codebuddy/ot"
 )
 
+// A pull answers with the updates after the client's version, however many
+// the log holds up to maxPullBehind (beyond that, a fresh copy of the file:
+// the client has been away for very long), in frames of pullFrameUpdates.
+const (
+	maxPullBehind    = 100_000
+	pullFrameUpdates = 500
+)
+
 // MaxFrameBytes bounds one client frame: a whole-file replacement of 1 MiB of
 // text fits with JSON escaping.
 const MaxFrameBytes = 4 << 20
@@ -648,7 +656,13 @@ func (c *conn) handlePull(m inMessage) {
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	v := *m.Version
-	_ = d.do(ctx, func() {
+	var (
+		head  int64
+		out   []OutUpdate
+		ahead bool
+		fresh *docMsg
+	)
+	err := d.do(ctx, func() {
 		if v > d.version {
 			// The client saw updates this node has not heard of (another node
 			// committed them and its broadcast was lost, or it died between
@@ -657,25 +671,52 @@ func (c *conn) handlePull(m inMessage) {
 				c.hub.logger.Warn("catch up on pull", "file", d.fileID, "err", err)
 			}
 		}
-		if v > d.version {
-			c.sendError("invalid_message", fmt.Sprintf("version %d is ahead of the document (at %d)", v, d.version), m.File)
-			return
+		head = d.version
+		switch oldest := d.version - int64(len(d.recent)); {
+		case v > d.version:
+			ahead = true
+		case d.version-v > maxPullBehind:
+			fresh = &docMsg{Type: "doc", File: d.fileID, Version: d.version, Content: d.doc.String()}
+		case v >= oldest:
+			// Answered from memory, in order with the broadcasts.
+			out = make([]OutUpdate, 0, d.version-v)
+			for _, a := range d.recent[v-oldest:] {
+				out = append(out, OutUpdate{ClientID: a.ClientID, Changes: a.JSON, UserID: a.UserID})
+			}
 		}
-		if d.version-v > keepRecent {
-			c.sendJSON(docMsg{Type: "doc", File: d.fileID, Version: d.version, Content: d.doc.String()})
-			return
-		}
-		ups, err := d.since(ctx, v)
-		if err != nil {
-			c.sendJSON(docMsg{Type: "doc", File: d.fileID, Version: d.version, Content: d.doc.String()})
-			return
-		}
-		out := make([]OutUpdate, len(ups))
-		for i, a := range ups {
-			out[i] = OutUpdate{ClientID: a.ClientID, Changes: a.JSON, UserID: a.UserID}
-		}
-		c.sendJSON(updatesMsg{Type: "updates", File: d.fileID, Version: v, Updates: out})
 	})
+	switch {
+	case err != nil:
+		c.sendError("internal", "could not read the file's history, pull again", m.File)
+		return
+	case ahead:
+		c.sendError("invalid_message", fmt.Sprintf("version %d is ahead of the document (at %d)", v, head), m.File)
+		return
+	case fresh != nil:
+		c.sendJSON(*fresh)
+		return
+	case out == nil:
+		// Older than what the document keeps in memory: read the log, off the
+		// document's goroutine (versions up to head never change). A client
+		// holding unconfirmed edits must get the updates, not a fresh copy of
+		// the file, or its edits are lost.
+		ups, err := c.hub.log.Updates(ctx, d.fileID, v, head)
+		if err != nil || int64(len(ups)) != head-v {
+			c.hub.logger.Warn("pull from the log", "file", d.fileID, "from", v, "to", head, "got", len(ups), "err", err)
+			c.sendError("internal", "could not read the file's history, pull again", m.File)
+			return
+		}
+		out = make([]OutUpdate, len(ups))
+		for i, u := range ups {
+			out[i] = OutUpdate{ClientID: u.ClientID, Changes: json.RawMessage(u.Changes), UserID: u.UserID}
+		}
+	}
+	// Long histories go in several frames, in order.
+	for first := true; first || len(out) > 0; first = false {
+		n := min(len(out), pullFrameUpdates)
+		c.sendJSON(updatesMsg{Type: "updates", File: d.fileID, Version: v, Updates: out[:n]})
+		out, v = out[n:], v+int64(n)
+	}
 }
 
 func (c *conn) handleCursor(m inMessage) {

@@ -504,3 +504,55 @@ func TestPullAheadOfTheNodeReadsTheLog(t *testing.T) {
 		t.Fatalf("content %q at %d, want abcd at %d", text, version, v)
 	}
 }
+
+// A client back after more updates than a document keeps in memory pulls them
+// from the log, in order and in several frames, never a fresh copy of the
+// file: a fresh copy would throw away its unconfirmed edits.
+func TestPullFarBehindGetsTheUpdatesFromTheLog(t *testing.T) {
+	e := newEnv(t, 1)
+	alice := e.User("alice")
+	s := e.Session(alice, false, "")
+	away := e.Dial(alice)
+	away.Join(s.ID)
+	v0 := away.Open(s.File).Version
+	text, _ := e.Content(alice, s.File)
+	n := len(text) // the starter code is ASCII: bytes are UTF-16 units
+
+	writer := e.Dial(alice)
+	writer.Join(s.ID)
+	writer.Open(s.File)
+	const pushes, per = 7, 200 // 1400 updates: more than the 1000 kept in memory
+	v := v0
+	for p := range pushes {
+		ups := make([]map[string]any, per)
+		for i := range ups {
+			ups[i] = map[string]any{"clientID": "w", "changes": insert(n, 0, "x")}
+			n++
+		}
+		writer.Send(map[string]any{"type": "push", "file": s.File, "version": v, "updates": ups})
+		writer.Next(fmt.Sprintf("ack of push %d", p), func(m msg) bool {
+			return m.Type == "updates" && m.fileID() == s.File && m.Version+int64(len(m.Updates)) == v+per
+		})
+		v += per
+	}
+
+	away.Sync()
+	away.Drain()
+	away.Send(map[string]any{"type": "pull", "file": s.File, "version": v0})
+	next := v0
+	frames := 0
+	for next < v {
+		m := away.Next("pull answer", func(m msg) bool { return (m.Type == "updates" || m.Type == "doc") && m.fileID() == s.File })
+		if m.Type == "doc" {
+			t.Fatalf("pull from %d of %d answered with a fresh copy at %d", v0, v, m.Version)
+		}
+		if m.Version != next {
+			t.Fatalf("pull frame starts at %d, want %d", m.Version, next)
+		}
+		next += int64(len(m.Updates))
+		frames++
+	}
+	if next != v || frames < 3 {
+		t.Fatalf("pull gave updates up to %d in %d frames, want %d in several", next, frames, v)
+	}
+}
