@@ -76,7 +76,7 @@ func main() {
 	flag.IntVar(&cfg.users, "users", 0, "users to register (default: one per writer; 100 in idle mode)")
 	flag.IntVar(&cfg.addrs, "addrs", 500, "idle: source addresses the connections are spread over")
 	flag.StringVar(&cfg.selfProf, "selfprofile", "", "write a Go CPU profile of this load generator to this file")
-	flag.IntVar(&cfg.sessions, "sessions", 1, "idle: sessions the connections are spread over (each with one file)")
+	flag.IntVar(&cfg.sessions, "sessions", 100, "idle: sessions the connections are spread over (each with one file; presence makes one huge session quadratic)")
 	flag.BoolVar(&cfg.open, "open", true, "idle: each connection also opens the file (receives its updates)")
 	flag.DurationVar(&cfg.settle, "settle", 5*time.Second, "idle: wait after connecting before measuring memory")
 	flag.StringVar(&cfg.perf, "perf", "", "record the server with perf during the measured phase into this file")
