@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // forgetPresence drops the presence frames c got so far, so that a later
@@ -146,7 +147,12 @@ func TestLosingVisitorAccessLeavesTheSession(t *testing.T) {
 	e.JSON(alice, http.MethodDelete, "/api/sessions/"+s.ID, nil, http.StatusNoContent, nil)
 	ca.Error("not_found")
 	cb.Error("not_found")
+	// Each node hears of the other's leavers over the broker, a moment later.
 	for i, n := range e.Nodes {
+		deadline := time.Now().Add(wait)
+		for len(n.Hub.Online(s.ID)) != 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if on := n.Hub.Online(s.ID); len(on) != 0 {
 			t.Errorf("node %d still has %v online in the deleted session", i, on)
 		}
