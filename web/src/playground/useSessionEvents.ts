@@ -17,6 +17,8 @@ export function useSessionEvents(
   snapshot: SessionSnapshot | null,
   sessionId: string,
   files: RefObject<readonly FileEntry[]>,
+  /** Chat history is fetched once this is true (after the editor is up). */
+  background = true,
 ): { loadOlderChat: (() => void) | undefined } {
   const api = useApi();
   const cache = useQueryCache();
@@ -26,7 +28,7 @@ export function useSessionEvents(
   const [olderCursor, setOlderCursor] = useState<string | undefined>(undefined);
 
   useEffect(() => {
-    if (!client || !joined) return;
+    if (!client || !joined || !background) return;
     api
       .messagePage(sessionId)
       .then((page) => {
@@ -34,7 +36,7 @@ export function useSessionEvents(
         setOlderCursor(page.nextBefore);
       })
       .catch(() => {});
-  }, [api, client, joined, sessionId]);
+  }, [api, client, joined, background, sessionId]);
 
   const loadOlder = useCallback(() => {
     if (!client || !olderCursor) return;
