@@ -13,6 +13,7 @@ export function yieldToMain(): Promise<void> {
       const channel = new MessageChannel();
       channel.port1.onmessage = () => {
         channel.port1.close();
+        channel.port2.close();
         resolve();
       };
       channel.port2.postMessage(null);
@@ -20,3 +21,4 @@ export function yieldToMain(): Promise<void> {
   }
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+

@@ -1,6 +1,7 @@
 import type { Extension } from "@codemirror/state";
 import type { FileEntry } from "../api/types";
 import type { SessionClient } from "../collab/sessionClient";
+import { yieldToMain } from "../app/yieldToMain";
 import { loadMode, modeFor } from "../editor/languages";
 import { baseExtensions, createSlots, readOnlyExtension, type DocumentSlots } from "../editor/setup";
 
@@ -39,7 +40,10 @@ export class EditorConfig {
   preloadMode(mode: string): Promise<Extension> {
     let p = this.loading.get(mode);
     if (!p) {
-      p = loadMode(mode).then((ext) => {
+      // Evaluating the mode's chunk is a long task; installing the mode
+      // (which parses the open documents) waits for the next one.
+      p = loadMode(mode).then(async (ext) => {
+        await yieldToMain();
         this.modes.set(mode, ext);
         return ext;
       });
