@@ -17,6 +17,7 @@ import (
 	"github.com/codebuddy-dev/codebuddy/config"
 	"github.com/codebuddy-dev/codebuddy/internal/redistest"
 	"github.com/codebuddy-dev/codebuddy/sqlstore"
+	"github.com/codebuddy-dev/codebuddy/sqlstore/sqlstoretest"
 )
 
 // testEnv points the process environment at a fresh data dir with execution off
@@ -351,35 +352,59 @@ func TestSessionStarterFiles(t *testing.T) {
 }
 
 // A run the previous server left queued or running (it was killed mid-run)
-// must not stay "queued" for ever: the next start on SQLite ends it.
+// must not stay "queued" for ever. On SQLite the next start ends every such
+// run; on PostgreSQL, where other nodes may be running theirs, only runs older
+// than staleRunAge.
 func TestStartEndsRunsAStoppedServerLeft(t *testing.T) {
-	testEnv(t)
-	cfg, err := config.FromOS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	m, err := Open(ctx, cfg, newLogger(cfg, io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &codebuddy.User{Username: "runner"}
-	if err := m.DB.CreateUser(ctx, u, "hash"); err != nil {
-		t.Fatal(err)
-	}
-	e := &codebuddy.Execution{UserID: u.ID, Language: "python", Status: "queued"}
-	if err := m.DB.CreateExecution(ctx, e); err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
+	for _, engine := range sqlstoretest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			testEnv(t)
+			if engine == sqlstore.Postgres {
+				t.Setenv("CODEBUDDY_DATABASE_URL", sqlstoretest.SchemaURL(t))
+			}
+			cfg, err := config.FromOS()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			m, err := Open(ctx, cfg, newLogger(cfg, io.Discard))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &codebuddy.User{Username: "runner"}
+			if err := m.DB.CreateUser(ctx, u, "hash"); err != nil {
+				t.Fatal(err)
+			}
+			now := m.DB.Now
+			m.DB.Now = func() time.Time { return now().Add(-staleRunAge - time.Minute) }
+			old := &codebuddy.Execution{UserID: u.ID, Language: "python", Status: "queued"}
+			if err := m.DB.CreateExecution(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+			m.DB.Now = now
+			recent := &codebuddy.Execution{UserID: u.ID, Language: "python", Status: "queued"}
+			if err := m.DB.CreateExecution(ctx, recent); err != nil {
+				t.Fatal(err)
+			}
+			m.Close()
 
-	m, err = Open(ctx, cfg, newLogger(cfg, io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	got, err := m.DB.Execution(ctx, e.ID)
-	if err != nil || got.Status != "internal_error" || got.FinishedAt == nil || got.Stderr != abandonedRun {
-		t.Fatalf("the left-over run reads %+v, %v; want an internal error saying why", got, err)
+			m, err = Open(ctx, cfg, newLogger(cfg, io.Discard))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			got, err := m.DB.Execution(ctx, old.ID)
+			if err != nil || got.Status != "internal_error" || got.FinishedAt == nil || got.Stderr != abandonedRun {
+				t.Fatalf("the old left-over run reads %+v, %v; want an internal error saying why", got, err)
+			}
+			got, err = m.DB.Execution(ctx, recent.ID)
+			want := "internal_error"
+			if engine == sqlstore.Postgres {
+				want = "queued" // another node may be running it
+			}
+			if err != nil || got.Status != want {
+				t.Fatalf("the recent left-over run reads %q, %v; want %q", got.Status, err, want)
+			}
+		})
 	}
 }
