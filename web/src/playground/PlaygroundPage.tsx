@@ -1,10 +1,9 @@
-import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import { ApiError, describeError } from "../api/errors";
 import type { AccessRequest, CodingSession, ExecutionResult, FileEntry, Language, Participant, User } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
 import { useApi } from "../app/services";
 import { useToast } from "../app/toasts";
-import { yieldToMain } from "../app/yieldToMain";
 import { AppHeader } from "../components/AppHeader";
 import { AccessRequestsDialog } from "../components/AccessRequestsDialog";
 import { ConfirmDialog } from "../components/Dialog";
@@ -32,20 +31,6 @@ type MobilePanel = "files" | "editor" | "run" | "chat";
 
 /** One empty list, so "nothing yet" keeps the same identity between renders. */
 const NONE: never[] = [];
-
-/** Below this width (styles.css) only the panel picked in the mobile switcher is displayed. */
-const NARROW = "(max-width: 800px)";
-const narrowQuery = () => (typeof window !== "undefined" && typeof window.matchMedia === "function" ? window.matchMedia(NARROW) : null);
-function subscribeNarrow(onChange: () => void): () => void {
-  const query = narrowQuery();
-  query?.addEventListener("change", onChange);
-  return () => query?.removeEventListener("change", onChange);
-}
-const isNarrow = () => narrowQuery()?.matches ?? false;
-const notNarrow = () => false;
-
-/** How long after joining the lists the editor does not need are fetched even if the editor is not up yet. */
-const BACKGROUND_AFTER_MS = 2000;
 
 /** The collaborative IDE for one coding session. */
 export default function PlaygroundPage({ sessionId, user }: { sessionId: string; user: User }) {
@@ -82,18 +67,13 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const [removing, setRemoving] = useState<{ userId: string; username: string } | null>(null);
   const editorPanelId = useId();
 
-  // Run history, members, access requests and chat history are not needed to
-  // show the code: they are fetched once the editor is up (or a while after
-  // joining), one task later, so their requests and answers do not add to the
-  // long tasks of opening the session.
-  const [background, setBackground] = useState(false);
-  const history = useQuery<ExecutionResult[]>(joined && background ? `sessions/${sessionId}/executions` : null, () => api.listExecutions(sessionId));
-  const members = useQuery<Participant[]>(joined && background ? `sessions/${sessionId}/participants` : null, () => api.listParticipants(sessionId));
+  const history = useQuery<ExecutionResult[]>(joined ? `sessions/${sessionId}/executions` : null, () => api.listExecutions(sessionId));
+  const members = useQuery<Participant[]>(joined ? `sessions/${sessionId}/participants` : null, () => api.listParticipants(sessionId));
   // Same key as the dialog's list; refreshed when a notification arrives.
-  const requests = useQuery<AccessRequest[]>(joined && background && snapshot?.role === "owner" ? `sessions/${sessionId}/requests` : null, () =>
+  const requests = useQuery<AccessRequest[]>(joined && snapshot?.role === "owner" ? `sessions/${sessionId}/requests` : null, () =>
     api.listAccessRequests(sessionId),
   );
-  const { loadOlderChat } = useSessionEvents(client, snapshot, sessionId, filesRef, background);
+  const { loadOlderChat } = useSessionEvents(client, snapshot, sessionId, filesRef);
 
   // Open the language's default file (or the first file) once the tree is known.
   useEffect(() => {
@@ -163,29 +143,6 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   useEffect(() => {
     if (client && activeMode && docLoaded && modeReady) config.applyMode(client, openIds, activeMode).catch(() => {});
   }, [client, config, activeMode, openIds, docLoaded, modeReady]);
-
-  // The editor is up: the active document shows (or there is no file to show).
-  const editorSettled = joined && (activeId ? docLoaded && modeReady : !files.some((f) => !f.isFolder));
-  useEffect(() => {
-    if (background || !joined) return;
-    let live = true;
-    const start = () => {
-      if (live) startTransition(() => setBackground(true));
-    };
-    if (editorSettled) void yieldToMain().then(start);
-    const timer = window.setTimeout(start, BACKGROUND_AFTER_MS);
-    return () => {
-      live = false;
-      window.clearTimeout(timer);
-    };
-  }, [background, joined, editorSettled]);
-
-  // On a narrow screen the panels not shown are mounted the first time they
-  // are picked (then kept, with their state), not while the page loads.
-  const narrow = useSyncExternalStore(subscribeNarrow, isNarrow, notNarrow);
-  const [shownPanels, setShownPanels] = useState<ReadonlySet<MobilePanel>>(() => new Set([mobilePanel]));
-  if (!shownPanels.has(mobilePanel)) setShownPanels(new Set(shownPanels).add(mobilePanel));
-  const mounted = (p: MobilePanel) => !narrow || p === mobilePanel || shownPanels.has(p);
 
   const openFile = useCallback((f: FileEntry) => {
     if (f.isFolder) return;
@@ -368,7 +325,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
 
       <main id="main" className="playground-grid">
         <div className="area-files">
-          {!mounted("files") ? null : joined ? <FileExplorer files={files} activeId={activeId} canEdit={canEdit} actions={fileActions} /> : <Skeleton label="Loading files" lines={5} />}
+          {joined ? <FileExplorer files={files} activeId={activeId} canEdit={canEdit} actions={fileActions} /> : <Skeleton label="Loading files" lines={5} />}
         </div>
         <div className="area-editor">
           <EditorTabs
@@ -390,26 +347,20 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
           </div>
         </div>
         <div className="area-side">
-          {mounted("chat") && (
-            <>
-              <ParticipantsList members={members.data ?? NONE} presence={presence ?? NONE} meId={snapshot?.me?.id} manage={manage} />
-              <ChatPanel messages={snapshot?.chat ?? NONE} meId={snapshot?.me?.id ?? user.id} onSend={sendChat} onRetry={retryChat} onLoadOlder={loadOlderChat} />
-            </>
-          )}
+          <ParticipantsList members={members.data ?? NONE} presence={presence ?? NONE} meId={snapshot?.me?.id} manage={manage} />
+          <ChatPanel messages={snapshot?.chat ?? NONE} meId={snapshot?.me?.id ?? user.id} onSend={sendChat} onRetry={retryChat} onLoadOlder={loadOlderChat} />
         </div>
         <div className="area-run">
-          {mounted("run") && (
-            <RunPanel
-              runs={runs}
-              history={history.data}
-              historyLoading={history.loading}
-              meId={user.id}
-              stdin={stdin}
-              onStdinChange={setStdin}
-              onSendInput={sendInput}
-              nameOf={nameOf}
-            />
-          )}
+          <RunPanel
+            runs={runs}
+            history={history.data}
+            historyLoading={history.loading}
+            meId={user.id}
+            stdin={stdin}
+            onStdinChange={setStdin}
+            onSendInput={sendInput}
+            nameOf={nameOf}
+          />
         </div>
       </main>
       <ShortcutsDialog open={shortcutsOpen} onClose={hideShortcuts} />

@@ -17,8 +17,6 @@ export function useSessionEvents(
   snapshot: SessionSnapshot | null,
   sessionId: string,
   files: RefObject<readonly FileEntry[]>,
-  /** Chat history is fetched once this is true (after the editor is up). */
-  background = true,
 ): { loadOlderChat: (() => void) | undefined } {
   const api = useApi();
   const cache = useQueryCache();
@@ -28,7 +26,7 @@ export function useSessionEvents(
   const [olderCursor, setOlderCursor] = useState<string | undefined>(undefined);
 
   useEffect(() => {
-    if (!client || !joined || !background) return;
+    if (!client || !joined) return;
     api
       .messagePage(sessionId)
       .then((page) => {
@@ -36,7 +34,7 @@ export function useSessionEvents(
         setOlderCursor(page.nextBefore);
       })
       .catch(() => {});
-  }, [api, client, joined, background, sessionId]);
+  }, [api, client, joined, sessionId]);
 
   const loadOlder = useCallback(() => {
     if (!client || !olderCursor) return;
