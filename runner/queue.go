@@ -377,6 +377,12 @@ func (q *LocalQueue) startLocked(run *Run) {
 }
 
 func (q *LocalQueue) finish(run *Run, res Result, took time.Duration) {
+	// The verdict goes out before the slot is given to the next run, so
+	// nobody hears a user's next run start before the previous one ended
+	// (which reads as a third run next to two running).
+	run.result = res
+	run.state.Store(StateFinished)
+	run.send(Event{Type: EventFinished, Result: &run.result})
 	q.mu.Lock()
 	q.running--
 	if u := q.users[run.UserID]; u != nil {
@@ -390,9 +396,6 @@ func (q *LocalQueue) finish(run *Run, res Result, took time.Duration) {
 	notes := q.dispatchLocked()
 	q.mu.Unlock()
 	q.deliver(notes)
-	run.result = res
-	run.state.Store(StateFinished)
-	run.send(Event{Type: EventFinished, Result: &run.result})
 	close(run.done)
 }
 
