@@ -155,6 +155,9 @@ func (st *initState) start(m *msg, fds []int) error {
 	if m.CPUSecs > 0 {
 		setSoft(unix.RLIMIT_CPU, uint64(m.CPUSecs))
 	}
+	// Counted per uid: the program's uid gets at most its pids limit of
+	// tasks, leaving the cgroup's headroom to the init (another uid).
+	setSoft(unix.RLIMIT_NPROC, uint64(m.Pids))
 	dir := filepath.Join(boxDir, m.Dir)
 	path, err := lookPath(m.Args[0], m.Env)
 	if err != nil {
@@ -174,6 +177,7 @@ func (st *initState) start(m *msg, fds []int) error {
 	restoreSoft(unix.RLIMIT_FSIZE)
 	restoreSoft(unix.RLIMIT_NOFILE)
 	restoreSoft(unix.RLIMIT_CPU)
+	restoreSoft(unix.RLIMIT_NPROC)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", m.Args[0], err)
 	}

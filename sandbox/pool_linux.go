@@ -477,6 +477,10 @@ func (p *Pool) startSlot(ctx context.Context, id int) (*slot, error) {
 	return s, nil
 }
 
+// initPidsHeadroom is how many more tasks than its steady state the init may
+// start during a run (Go runtime threads).
+const initPidsHeadroom = 16
+
 // readLoop forwards the init's messages; its end means the init is gone.
 func (s *slot) readLoop() {
 	defer close(s.dead)
@@ -783,7 +787,11 @@ type capture struct {
 
 func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 	lim := cmd.Limits
-	before, err := s.cg.prepare(lim.Memory+s.baseMem, lim.Pids+s.basePids+2)
+	// The program's own uid is held to lim.Pids tasks by RLIMIT_NPROC, so a
+	// fork bomb cannot take the headroom above it: the init can still start
+	// the threads it needs (without them it dies and the run reads as an
+	// internal error instead of a contained bomb).
+	before, err := s.cg.prepare(lim.Memory+s.baseMem, lim.Pids+s.basePids+initPidsHeadroom)
 	if err != nil {
 		return Result{Status: StatusInternalError}, fmt.Errorf("prepare cgroup: %w", err)
 	}
@@ -800,7 +808,7 @@ func (s *slot) exec(ctx context.Context, cmd Cmd) (Result, error) {
 	}
 	stdinW, stdoutR, stderrR := pipes[1], pipes[2], pipes[4]
 	cpuSecs := int((lim.CPUTime+time.Second-1)/time.Second) + 1
-	m := &msg{Op: opRun, Args: cmd.Args, Env: defaultEnv(cmd.Env), Dir: cmd.Dir, FSize: lim.FileSize, NoFile: lim.OpenFiles, CPUSecs: cpuSecs}
+	m := &msg{Op: opRun, Args: cmd.Args, Env: defaultEnv(cmd.Env), Dir: cmd.Dir, FSize: lim.FileSize, NoFile: lim.OpenFiles, CPUSecs: cpuSecs, Pids: lim.Pids}
 	start := time.Now()
 	err = s.c.send(m, int(pipes[0].Fd()), int(pipes[3].Fd()), int(pipes[5].Fd()))
 	pipes[0].Close()

@@ -61,6 +61,7 @@ type msg struct {
 	FSize   int64    `json:"fsize,omitempty"`
 	NoFile  int      `json:"nofile,omitempty"`
 	CPUSecs int      `json:"cpuSecs,omitempty"`
+	Pids    int      `json:"pids,omitempty"` // RLIMIT_NPROC of the program's uid
 
 	// opExited
 	Pid        int   `json:"pid,omitempty"`
