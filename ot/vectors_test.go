@@ -2,13 +2,14 @@ package ot
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
 )
 
-// vectorCase is one case of testdata/vectors.json, produced by
+// vectorCase is one case of testdata/vectors.json.gz, produced by
 // web/scripts/ot-vectors.mjs with the real @codemirror/state. Change sets
 // stay raw so the comparison is byte for byte with JSON.stringify.
 type vectorCase struct {
@@ -52,12 +53,17 @@ type vectorFile struct {
 
 func loadVectors(t testing.TB) vectorFile {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
+	f, err := os.Open("testdata/vectors.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var file vectorFile
-	if err := json.Unmarshal(raw, &file); err != nil {
+	if err := json.NewDecoder(zr).Decode(&file); err != nil {
 		t.Fatal(err)
 	}
 	if len(file.Cases) < 1000 || len(file.RebaseCases) < 100 {
