@@ -162,6 +162,9 @@ func Start(o Options) (*Server, error) {
 	return s, nil
 }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Log returns everything the server wrote so far.
 func (s *Server) Log() string { b, _ := os.ReadFile(s.LogPath); return string(b) }
 

@@ -92,10 +92,10 @@ func runIdle(ctx context.Context, cfg *config, srv *server) (ok bool, err error)
 	}
 	fmt.Printf("setup: %d users registered, %d sessions created in %s\n", len(users), cfg.sessions, time.Since(t0).Round(time.Millisecond))
 	var before procStat
-	if srv.cmd != nil {
+	if srv.proc != nil {
 		// Sign-ups hash passwords with 64 MiB each: restart the server so
 		// that garbage is not in the baseline (logins are stored, they survive).
-		if err := srv.restart(ctx); err != nil {
+		if err := srv.restart(); err != nil {
 			return false, err
 		}
 		time.Sleep(2 * time.Second)

@@ -121,7 +121,7 @@ func run(cfg config) (bool, error) {
 		if cfg.env != "" {
 			extra = strings.Split(cfg.env, ",")
 		}
-		srv, err = startServer(ctx, cfg.bin, extra)
+		srv, err = startServer(cfg.bin, extra)
 		if err != nil {
 			return false, err
 		}

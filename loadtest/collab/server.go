@@ -3,32 +3,27 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/codebuddy-dev/codebuddy/internal/testserver"
 )
 
 // server is the codebuddy process under test: one this program started, or
 // one named by -url (then pid is whatever -pid says, 0 for unknown).
 type server struct {
-	url     string
-	pid     int
-	cmd     *exec.Cmd
-	bin     string
-	env     []string
-	dataDir string
-	stderr  *tailBuffer
-	exited  chan error
+	url  string
+	pid  int
+	proc *testserver.Server // nil for -url
+	dir  string
 }
 
 // raiseNoFile lifts this process's open-file limit to its hard limit. Calling
@@ -60,15 +55,10 @@ func buildServer(bin string, rebuild bool) error {
 	return nil
 }
 
-// startServer runs bin serve on a free loopback port with a temporary data
-// dir, execution off, warn-level logs and request limits far above the load.
-func startServer(ctx context.Context, bin string, extraEnv []string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+// startServer runs bin serve (through internal/testserver) on a free
+// loopback port with a temporary data dir, execution off, warn-level logs and
+// request limits far above the load.
+func startServer(bin string, extraEnv []string) (*server, error) {
 	dir, err := os.MkdirTemp("", "codebuddy-load-")
 	if err != nil {
 		return nil, err
@@ -77,13 +67,8 @@ func startServer(ctx context.Context, bin string, extraEnv []string) (*server, e
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + addr
-	env := append(os.Environ(),
-		"CODEBUDDY_ADDR="+addr,
-		"CODEBUDDY_BASE_URL="+base,
-		"CODEBUDDY_DATA_DIR="+dir,
+	env := append([]string{
 		"CODEBUDDY_SANDBOX=off",
-		"CODEBUDDY_LOG_LEVEL=warn",
 		"CODEBUDDY_LOG_FORMAT=text",
 		// Every writer is a signed-in user making a few requests; the WebSocket
 		// upgrade is one request. Raised so only the collaboration path is measured.
@@ -91,85 +76,46 @@ func startServer(ctx context.Context, bin string, extraEnv []string) (*server, e
 		"CODEBUDDY_RATE_LIMIT_USER=1000000",
 		"CODEBUDDY_REDIS_URL=",
 		"CODEBUDDY_DATABASE_URL=",
-	)
-	s := &server{url: base, bin: abs, dataDir: dir, env: append(env, extraEnv...)}
-	if err := s.launch(ctx); err != nil {
+	}, extraEnv...)
+	// With execution off /readyz answers 503 (the sandbox check fails by design).
+	proc, err := testserver.Start(testserver.Options{Binary: abs, Dir: dir, Env: env,
+		ReadyStatus: http.StatusServiceUnavailable, ReadyTimeout: 60 * time.Second})
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return s, nil
-}
-
-// launch starts the process and waits until /healthz answers.
-func (s *server) launch(ctx context.Context) error {
-	cmd := exec.Command(s.bin, "serve")
-	cmd.Env = s.env
-	cmd.Dir = s.dataDir
-	tail := &tailBuffer{max: 64 << 10}
-	cmd.Stdout, cmd.Stderr = tail, tail
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.cmd, s.pid, s.stderr = cmd, cmd.Process.Pid, tail
-	s.exited = make(chan error, 1)
-	go func() { s.exited <- cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-s.exited:
-			s.cmd = nil
-			return fmt.Errorf("server exited during start-up (%v):\n%s", err, tail.String())
-		case <-ctx.Done():
-			s.stop()
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := http.Get(s.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return fmt.Errorf("server not healthy after 60 s:\n%s", tail.String())
-		}
-	}
+	return &server{url: proc.URL, pid: proc.Pid(), proc: proc, dir: dir}, nil
 }
 
 // restart stops the server and starts it again on the same address and data:
 // a fresh process, without the garbage of earlier requests in its RSS.
-func (s *server) restart(ctx context.Context) error {
-	if s.cmd == nil {
+func (s *server) restart() error {
+	if s.proc == nil {
 		return errors.New("cannot restart a server this program did not start")
 	}
-	s.stop()
-	return s.launch(ctx)
+	proc, err := s.proc.Restart()
+	if err != nil {
+		return err
+	}
+	s.proc, s.pid = proc, proc.Pid()
+	return nil
 }
 
-func (s *server) stop() {
-	if s.cmd == nil {
-		return
+// logTail is the end of the server's log ("" for -url).
+func (s *server) logTail(lines int) string {
+	if s.proc == nil {
+		return ""
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-	s.cmd = nil
+	return lastLines(s.proc.Log(), lines)
 }
 
 // Close stops a server this program started and removes its data.
 func (s *server) Close() {
-	if s.cmd != nil {
-		s.stop()
+	if s.proc != nil {
+		s.proc.Stop()
 	}
-	if s.dataDir != "" {
-		os.RemoveAll(s.dataDir)
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
 	}
 }
 
@@ -232,29 +178,6 @@ func readProc(pid int) (procStat, error) {
 		st.Files = len(ents)
 	}
 	return st, nil
-}
-
-// tailBuffer keeps the last max bytes written to it (the server's log).
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

@@ -342,8 +342,8 @@ func runWriters(ctx context.Context, cfg *config, srv *server) (bool, error) {
 	fmt.Printf("target p95 <= %s: %s (%s)\n", ms(cfg.p95), passFail(okP95), ms(lat.q(0.95)))
 	fmt.Printf("target p99 <= %s: %s (%s)\n", ms(cfg.p99), passFail(okP99), ms(lat.q(0.99)))
 	fmt.Printf("zero divergence: %s\n", passFail(okDiv))
-	if !okDiv && srv.stderr != nil {
-		fmt.Printf("server log (tail):\n%s\n", lastLines(srv.stderr.String(), 20))
+	if tail := srv.logTail(20); !okDiv && tail != "" {
+		fmt.Printf("server log (tail):\n%s\n", tail)
 	}
 	return okP95 && okP99 && okDiv, nil
 }
