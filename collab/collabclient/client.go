@@ -500,7 +500,9 @@ func (c *Client) handle(s *socket, b []byte) {
 		Content string           `json:"content"`
 		Updates []receivedUpdate `json:"updates"`
 	}
-	if json.Unmarshal(b, &m) != nil {
+	if file, version, ups, ok := parseUpdates(b); ok {
+		m.Type, m.File, m.Version, m.Updates = "updates", file, version, ups
+	} else if json.Unmarshal(b, &m) != nil {
 		// A files event carries an object in "file": only the type matters then.
 		var head struct {
 			Type string `json:"type"`
