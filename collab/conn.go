@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -45,7 +46,7 @@ type conn struct {
 	user *codebuddy.User
 	id   string
 
-	send      chan []byte
+	send      chan *outFrame
 	ctx       context.Context
 	cancel    context.CancelFunc
 	closeOnce sync.Once
@@ -106,7 +107,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(MaxFrameBytes)
 	ctx, cancel := context.WithCancel(h.ctx)
-	c := &conn{hub: h, ws: ws, user: u, id: newConnID(), send: make(chan []byte, h.sendQueue), ctx: ctx, cancel: cancel,
+	c := &conn{hub: h, ws: ws, user: u, id: newConnID(), send: make(chan *outFrame, h.sendQueue), ctx: ctx, cancel: cancel,
 		limiter: rate.NewLimiter(rate.Limit(h.msgRate), h.msgBurst), open: map[string]*document{}, lastActive: h.now(),
 		stop: make(chan struct{}), flushed: make(chan struct{}), closed: make(chan struct{})}
 	h.addUserConn(c)
@@ -153,12 +154,65 @@ func (c *conn) readLoop() {
 	}
 }
 
+// writeTimeout bounds the write of one frame; a client that takes longer is
+// cut off.
+const writeTimeout = 10 * time.Second
+
+// maxMerged bounds a frame the writer builds by merging queued update frames.
+const maxMerged = 256 << 10
+
+// outFrame is one queued frame. A broadcast of updates also carries its file
+// and versions so that the writer can merge consecutive ones.
+type outFrame struct {
+	b        []byte
+	file     string // "" for frames that cannot be merged
+	from, to int64  // the frame carries the updates producing versions from+1..to
+	items    int    // offset in b of the first update
+}
+
+// updatesFrame wraps a marshalled updatesMsg of the updates after version
+// from, up to version to.
+func updatesFrame(b []byte, file string, from, to int64) *outFrame {
+	// The file ID is a plain string, so the first `"updates":[` is the key.
+	i := bytes.Index(b, []byte(`"updates":[`))
+	if i < 0 || to <= from || !bytes.HasSuffix(b, []byte("]}")) {
+		return &outFrame{b: b}
+	}
+	return &outFrame{b: b, file: file, from: from, to: to, items: i + len(`"updates":[`)}
+}
+
+// writeLoop writes the queued frames in order. When the client reads more
+// slowly than updates arrive (or the server is busy), consecutive update
+// frames of one file waiting in the queue go out as one frame: the client
+// receives the same updates in the same order, and both sides spend one write
+// and one read instead of many, which is what lets a busy document catch up.
 func (c *conn) writeLoop() {
 	defer close(c.flushed)
-	write := func(frame []byte) bool {
-		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-		err := c.ws.Write(ctx, websocket.MessageText, frame)
-		cancel()
+	// A write is bounded by a watchdog timer rather than a context per frame:
+	// a context per write costs a timer and a cancellation hook every time.
+	var writing atomic.Bool
+	watchdog := time.AfterFunc(time.Hour, func() { _ = c.ws.CloseNow() })
+	watchdog.Stop()
+	defer watchdog.Stop()
+	// The connection's end also ends a write in flight, as a cancelled
+	// context would.
+	defer context.AfterFunc(c.ctx, func() {
+		if writing.Load() {
+			_ = c.ws.CloseNow()
+		}
+	})()
+	wctx := context.WithoutCancel(c.ctx)
+	var held *outFrame // taken from the queue but not merged: next to write
+	write := func(f *outFrame) bool {
+		b := f.b
+		if f.file != "" {
+			b, held = c.merge(f)
+		}
+		writing.Store(true)
+		watchdog.Reset(writeTimeout)
+		err := c.ws.Write(wctx, websocket.MessageText, b)
+		watchdog.Stop()
+		writing.Store(false)
 		if err != nil {
 			c.close(websocket.StatusGoingAway, "write failed")
 			return false
@@ -166,6 +220,13 @@ func (c *conn) writeLoop() {
 		return true
 	}
 	for {
+		if f := held; f != nil {
+			held = nil
+			if !write(f) {
+				return
+			}
+			continue
+		}
 		select {
 		case <-c.ctx.Done():
 			return
@@ -174,21 +235,59 @@ func (c *conn) writeLoop() {
 				return
 			}
 			for {
-				select {
-				case frame := <-c.send:
-					if !write(frame) {
+				f := held
+				held = nil
+				if f == nil {
+					select {
+					case f = <-c.send:
+					default:
 						return
 					}
-				default:
+				}
+				if !write(f) {
 					return
 				}
 			}
-		case frame := <-c.send:
-			if !write(frame) {
+		case f := <-c.send:
+			if !write(f) {
 				return
 			}
 		}
 	}
+}
+
+// merge appends to update frame f the update frames of the same file that
+// follow it in the queue without a gap, up to maxMerged bytes. It returns
+// the frame to write and the first frame it took from the queue but could
+// not merge (nil if none).
+func (c *conn) merge(f *outFrame) ([]byte, *outFrame) {
+	var buf []byte
+	to := f.to
+	for {
+		var g *outFrame
+		select {
+		case g = <-c.send:
+		default:
+		}
+		if g == nil {
+			break
+		}
+		if g.file != f.file || g.from != to || max(len(buf), len(f.b))+len(g.b) > maxMerged {
+			if buf == nil {
+				return f.b, g
+			}
+			return append(buf, "]}"...), g
+		}
+		if buf == nil {
+			buf = append(make([]byte, 0, 2*(len(f.b)+len(g.b))), f.b[:len(f.b)-2]...)
+		}
+		buf = append(append(buf, ','), g.b[g.items:len(g.b)-2]...)
+		to = g.to
+	}
+	if buf == nil {
+		return f.b, nil
+	}
+	return append(buf, "]}"...), nil
 }
 
 func (c *conn) pingLoop() {
@@ -212,12 +311,15 @@ func (c *conn) pingLoop() {
 
 // sendRaw queues a frame; a client whose queue is full is dropped rather than
 // allowed to hold up the document for everyone else.
-func (c *conn) sendRaw(frame []byte) {
+func (c *conn) sendRaw(frame []byte) { c.enqueue(&outFrame{b: frame}) }
+
+// enqueue queues a frame (see sendRaw).
+func (c *conn) enqueue(f *outFrame) {
 	if c.closing.Load() {
 		return
 	}
 	select {
-	case c.send <- frame:
+	case c.send <- f:
 	case <-c.ctx.Done():
 	default:
 		go c.close(closeSlowConsumer, "too slow: send queue full, reconnect and pull")

@@ -380,10 +380,11 @@ func (d *document) broadcast(base int64, ups []accepted, publish bool) {
 	for i, a := range ups {
 		out[i] = OutUpdate{ClientID: a.ClientID, Changes: a.JSON, UserID: a.UserID}
 	}
-	frame, _ := json.Marshal(updatesMsg{Type: "updates", File: d.fileID, Version: base, Updates: out})
+	b, _ := json.Marshal(updatesMsg{Type: "updates", File: d.fileID, Version: base, Updates: out})
+	frame := updatesFrame(b, d.fileID, base, base+int64(len(ups)))
 	d.mu.Lock()
 	for c := range d.subs {
-		c.sendRaw(frame)
+		c.enqueue(frame)
 	}
 	d.mu.Unlock()
 	if publish {
