@@ -16,6 +16,17 @@ import (
 // and pulls; older ones are read from the change log.
 const keepRecent = 1000
 
+// maxPushBehind is how far behind the document a WebSocket push may be based.
+// Rebasing a push costs a step per update accepted since its base, on the
+// document's one goroutine; a client that far behind has not yet read the
+// updates already sent to it, and its client-side rebase of its own edits
+// over them is free for the server. So such a push is deferred like a rate
+// limit (the client resends after reading them) instead of being rebased:
+// under overload, lagging clients would otherwise make every push costlier,
+// which makes everyone lag more (200 writers at 5 edits/s collapsed into
+// minute-long delays that way).
+const maxPushBehind = 500
+
 // maxBatch bounds how many queued pushes one commit groups.
 const maxBatch = 64
 
@@ -304,6 +315,9 @@ func (d *document) handlePushes(batch []*pushReq) {
 func (d *document) prepare(ctx context.Context, work *ot.Doc, base int64, batch []accepted, p *pushReq, out *[]accepted) error {
 	if p.version > base || p.version < 0 {
 		return &pushError{code: "invalid_change", msg: fmt.Sprintf("version %d is ahead of the document (at %d)", p.version, base)}
+	}
+	if behind := base - p.version; p.c != nil && behind > maxPushBehind {
+		return &pushError{code: "rate_limited", msg: fmt.Sprintf("this push is based on version %d, %d versions behind the document: apply the updates already sent to you (or pull), then push again", p.version, behind)}
 	}
 	prior, err := d.since(ctx, p.version)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -554,5 +555,56 @@ func TestPullFarBehindGetsTheUpdatesFromTheLog(t *testing.T) {
 	}
 	if next != v || frames < 3 {
 		t.Fatalf("pull gave updates up to %d in %d frames, want %d in several", next, frames, v)
+	}
+}
+
+// A push based on a version more than 500 updates old is not rebased: the
+// client has not read the updates already sent to it. It is deferred like a
+// rate limit, the document is unchanged, and once the client has caught up
+// the same edit is accepted.
+func TestPushFarBehindIsDeferredUntilTheClientCatchesUp(t *testing.T) {
+	e := newEnv(t, 1)
+	alice := e.User("alice")
+	s := e.Session(alice, false, "")
+	late := e.Dial(alice)
+	late.Join(s.ID)
+	v0 := late.Open(s.File).Version
+	text, _ := e.Content(alice, s.File)
+	n := len(text) // the starter code is ASCII: bytes are UTF-16 units
+
+	writer := e.Dial(alice)
+	writer.Join(s.ID)
+	writer.Open(s.File)
+	v := v0
+	for p := range 3 { // 600 updates
+		ups := make([]map[string]any, 200)
+		for i := range ups {
+			ups[i] = map[string]any{"clientID": "w", "changes": insert(n, 0, "x")}
+			n++
+		}
+		writer.Send(map[string]any{"type": "push", "file": s.File, "version": v, "updates": ups})
+		writer.Next(fmt.Sprintf("ack of push %d", p), func(m msg) bool {
+			return m.Type == "updates" && m.fileID() == s.File && m.Version == v && len(m.Updates) == 200
+		})
+		v += 200
+	}
+	before, bv := e.Content(alice, s.File)
+
+	// Based on v0, 600 behind: deferred, nothing committed.
+	late.Push(s.File, v0, "late", insert(len(text), 0, "L"))
+	m := late.Error("rate_limited")
+	if m.fileID() != s.File || !strings.Contains(m.text(), "600 versions behind") {
+		t.Fatalf("error frame %s", m.Raw)
+	}
+	if after, av := e.Content(alice, s.File); after != before || av != bv {
+		t.Fatalf("a deferred push changed the file: version %d -> %d", bv, av)
+	}
+	// 100 behind (500 at most is fine): rebased and accepted.
+	late.Push(s.File, v-100, "late", insert(n-100, n-100, "L"))
+	if got := late.Ack(s.File, "late"); got != v+1 {
+		t.Fatalf("push 100 behind committed as version %d, want %d", got, v+1)
+	}
+	if after, _ := e.Content(alice, s.File); after != before+"L" {
+		t.Fatalf("file after the accepted push ends %q", after[max(0, len(after)-10):])
 	}
 }
