@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import type { OutputBundle, OutputChunk } from "rolldown";
 import { defineConfig, type Plugin } from "vitest/config";
 import react from "@vitejs/plugin-react";
 
@@ -30,10 +31,68 @@ function precompress(outDir: string): Plugin {
   };
 }
 
+/**
+ * Lists the playground's JavaScript (the PlaygroundPage chunk and every chunk
+ * it imports) in index.html's codebuddy-playground meta tag. Opening a
+ * session, src/app/loadPlayground.ts preloads them all at once, then
+ * evaluates them a few at a time.
+ */
+function playgroundFileList(): Plugin {
+  const collect = (bundle: OutputBundle, chunk: OutputChunk, files: Set<string>) => {
+    if (chunk.isEntry || files.has(chunk.fileName)) return;
+    files.add(chunk.fileName);
+    for (const name of chunk.imports) {
+      const dep = bundle[name];
+      if (dep?.type === "chunk") collect(bundle, dep, files);
+    }
+  };
+  return {
+    name: "codebuddy-playground-files",
+    apply: "build",
+    transformIndexHtml: {
+      order: "post",
+      handler(html, ctx) {
+        const bundle = ctx.bundle;
+        if (!bundle) return html;
+        const page = Object.values(bundle).find(
+          (c): c is OutputChunk => c.type === "chunk" && (c.facadeModuleId ?? "").endsWith("/src/playground/PlaygroundPage.tsx"),
+        );
+        if (!page) throw new Error("codebuddy-playground-files: no PlaygroundPage chunk in the bundle");
+        const files = new Set<string>();
+        collect(bundle, page, files);
+        const content = [...files].map((f) => `/${f}`).join(" ");
+        return { html, tags: [{ tag: "meta", attrs: { name: "codebuddy-playground", content }, injectTo: "head" }] };
+      },
+    },
+  };
+}
+
+/**
+ * @codemirror/commands creates a word Intl.Segmenter as it loads (used only to
+ * move by sub-word through CJK text). Creating the first one loads ICU's word
+ * break data: 20-95 ms of main thread on a desktop, four times that on the phone
+ * Lighthouse emulates, all while a session opens. The build gives it an
+ * object that creates the segmenter the first time that motion needs it.
+ */
+function lazyWordSegmenter(): Plugin {
+  const eager = '/*@__PURE__*/new (Intl.Segmenter)(undefined, { granularity: "word" })';
+  const lazy = '{ segment(text) { return (this.real ??= new Intl.Segmenter(undefined, { granularity: "word" })).segment(text); } }';
+  return {
+    name: "codebuddy-lazy-word-segmenter",
+    apply: "build",
+    transform(code, id) {
+      if (!/\/node_modules\/@codemirror\/commands\/dist\/index\.js$/.test(id)) return null;
+      // Loud rather than silently eager again after an upgrade.
+      if (!code.includes(eager)) this.error("@codemirror/commands no longer creates its word segmenter the way lazyWordSegmenter expects");
+      return { code: code.replace(eager, lazy), map: null };
+    },
+  };
+}
+
 // The Go server embeds web/dist and serves it at "/" with an SPA fallback;
 // everything under dist/assets/ carries a content hash so it can be cached immutable.
 export default defineConfig({
-  plugins: [react(), precompress("dist")],
+  plugins: [react(), lazyWordSegmenter(), playgroundFileList(), precompress("dist")],
   build: {
     outDir: "dist",
     // dist/.keep (committed so `go build` works before the first client build) is

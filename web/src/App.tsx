@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect, useMemo } from "react";
 import { ApiClient } from "./api/client";
 import { useCurrentUser } from "./app/auth";
 import { ErrorBoundary } from "./app/ErrorBoundary";
+import { loadPlayground } from "./app/loadPlayground";
 import { QueryCache } from "./app/queryCache";
 import { parseRoute, RouterProvider, useRouter, type Route } from "./app/router";
 import { ServicesProvider } from "./app/services";
@@ -17,12 +18,12 @@ import { SettingsPage } from "./pages/SettingsPage";
 import { OnboardingTip } from "./playground/OnboardingTip";
 
 // The editor and its collaboration code load only when a session is opened.
-const loadPlayground = () => import("./playground/PlaygroundPage");
 const PlaygroundPage = lazy(loadPlayground);
 
 // Opening a session link directly: fetch the playground while /api/user is
 // still in flight instead of after it (one round trip less before the editor).
-if (typeof window !== "undefined" && parseRoute(window.location.pathname).name === "session") void loadPlayground();
+// A task of its own: asking for its files is not part of evaluating this module.
+if (typeof window !== "undefined" && parseRoute(window.location.pathname).name === "session") setTimeout(() => void loadPlayground());
 
 export function App({ api, cache }: { api?: ApiClient; cache?: QueryCache } = {}) {
   const services = useMemo(() => ({ api: api ?? new ApiClient(), cache: cache ?? new QueryCache() }), [api, cache]);
