@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import { ApiError, describeError } from "../api/errors";
 import type { AccessRequest, CodingSession, ExecutionResult, FileEntry, Language, Participant, User } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
@@ -80,9 +80,12 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
     if (activeId || files.length === 0) return;
     const lang = languages.data?.find((l) => l.id === session.data?.language);
     const first = files.find((f) => !f.isFolder && (f.path === lang?.defaultFile || f.name === lang?.defaultFile)) ?? files.find((f) => !f.isFolder);
+    // A transition (as every update that no click caused): rendered in slices.
     if (first) {
-      setOpenIds([first.id]);
-      setActiveId(first.id);
+      startTransition(() => {
+        setOpenIds([first.id]);
+        setActiveId(first.id);
+      });
     }
   }, [files, activeId, languages.data, session.data?.language]);
 
@@ -120,7 +123,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   useEffect(() => {
     if (!client || !activeMode) return;
     let live = true;
-    const ready = () => setReadyModes((modes) => (modes.has(activeMode) ? modes : new Set(modes).add(activeMode)));
+    const ready = () => startTransition(() => setReadyModes((modes) => (modes.has(activeMode) ? modes : new Set(modes).add(activeMode))));
     config.preloadMode(activeMode).then(
       () => {
         if (!live) return;

@@ -17,7 +17,9 @@ export function useSessionClient(sessionId: string, documentExtensions: (file: s
     const connection = new Connection({ url: defaultSocketUrl() });
     const c = new SessionClient({ session: sessionId, connection, documentExtensions });
     connection.start();
-    setClient(c);
+    // A transition, like the socket's updates below: the page's first render
+    // with a client is sliced instead of being one blocking task.
+    startTransition(() => setClient(c));
     const online = () => connection.reconnectNow();
     const offline = () => connection.interrupt();
     window.addEventListener("online", online);
@@ -42,7 +44,7 @@ export function useSessionClient(sessionId: string, documentExtensions: (file: s
       setSnapshot(null);
       return;
     }
-    setSnapshot(client.getSnapshot());
+    startTransition(() => setSnapshot(client.getSnapshot()));
     return client.subscribe(() => startTransition(() => setSnapshot(client.getSnapshot())));
   }, [client]);
   return { client, snapshot };
