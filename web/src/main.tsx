@@ -5,11 +5,15 @@ import "./styles.css";
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root element");
-// A transition lets React render the first page in slices instead of one long task.
-startTransition(() =>
-  createRoot(root).render(
-    <StrictMode>
-      <App />
-    </StrictMode>,
+// In a task after the one that evaluated the app's modules (creating the root
+// sets up React's event listeners), and as a transition, so React renders the
+// first page in slices: no single long task on a slow phone.
+setTimeout(() =>
+  startTransition(() =>
+    createRoot(root).render(
+      <StrictMode>
+        <App />
+      </StrictMode>,
+    ),
   ),
 );
