@@ -16,16 +16,21 @@ import (
 // and pulls; older ones are read from the change log.
 const keepRecent = 1000
 
-// maxPushBehind is how far behind the document a WebSocket push may be based.
-// Rebasing a push costs a step per update accepted since its base, on the
-// document's one goroutine; a client that far behind has not yet read the
-// updates already sent to it, and its client-side rebase of its own edits
-// over them is free for the server. So such a push is deferred like a rate
-// limit (the client resends after reading them) instead of being rebased:
-// under overload, lagging clients would otherwise make every push costlier,
-// which makes everyone lag more (200 writers at 5 edits/s collapsed into
-// minute-long delays that way).
-const maxPushBehind = 500
+// maxPushBehind is how far behind the document a WebSocket push may be based:
+// as far back as the document keeps accepted updates in memory. Rebasing a
+// push costs a step per update accepted since its base, on the document's one
+// goroutine, and beyond keepRecent each step needs the log read back. A client
+// that far behind has not yet read the updates already sent to it (it pulls
+// before pushing after a reconnect), and rebasing its own edits over them is
+// its own work: such a push is deferred like a rate limit and the client
+// resends once it has caught up. Without this, lagging clients under overload
+// made every push read the log, which made everyone lag more (200 writers at
+// 5 edits/s collapsed into minute-long delays and timed-out reads), and one
+// client could make a document's goroutine replay its history on purpose.
+// The bound is deliberately not tighter: at 1,000 updates/s it is a second of
+// lag, and deferring pushes that are merely late turns a short stall into
+// seconds of retries (measured at 500).
+const maxPushBehind = keepRecent
 
 // maxBatch bounds how many queued pushes one commit groups.
 const maxBatch = 64

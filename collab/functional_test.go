@@ -558,7 +558,7 @@ func TestPullFarBehindGetsTheUpdatesFromTheLog(t *testing.T) {
 	}
 }
 
-// A push based on a version more than 500 updates old is not rebased: the
+// A push based on a version more than 1000 updates old is not rebased: the
 // client has not read the updates already sent to it. It is deferred like a
 // rate limit, the document is unchanged, and once the client has caught up
 // the same edit is accepted.
@@ -576,7 +576,7 @@ func TestPushFarBehindIsDeferredUntilTheClientCatchesUp(t *testing.T) {
 	writer.Join(s.ID)
 	writer.Open(s.File)
 	v := v0
-	for p := range 3 { // 600 updates
+	for p := range 6 { // 1200 updates
 		ups := make([]map[string]any, 200)
 		for i := range ups {
 			ups[i] = map[string]any{"clientID": "w", "changes": insert(n, 0, "x")}
@@ -590,19 +590,19 @@ func TestPushFarBehindIsDeferredUntilTheClientCatchesUp(t *testing.T) {
 	}
 	before, bv := e.Content(alice, s.File)
 
-	// Based on v0, 600 behind: deferred, nothing committed.
+	// Based on v0, 1200 behind: deferred, nothing committed.
 	late.Push(s.File, v0, "late", insert(len(text), 0, "L"))
 	m := late.Error("rate_limited")
-	if m.fileID() != s.File || !strings.Contains(m.text(), "600 versions behind") {
+	if m.fileID() != s.File || !strings.Contains(m.text(), "1200 versions behind") {
 		t.Fatalf("error frame %s", m.Raw)
 	}
 	if after, av := e.Content(alice, s.File); after != before || av != bv {
 		t.Fatalf("a deferred push changed the file: version %d -> %d", bv, av)
 	}
-	// 100 behind (500 at most is fine): rebased and accepted.
-	late.Push(s.File, v-100, "late", insert(n-100, n-100, "L"))
+	// 1000 behind (the most allowed): rebased and accepted.
+	late.Push(s.File, v-1000, "late", insert(n-1000, n-1000, "L"))
 	if got := late.Ack(s.File, "late"); got != v+1 {
-		t.Fatalf("push 100 behind committed as version %d, want %d", got, v+1)
+		t.Fatalf("push 1000 behind committed as version %d, want %d", got, v+1)
 	}
 	if after, _ := e.Content(alice, s.File); after != before+"L" {
 		t.Fatalf("file after the accepted push ends %q", after[max(0, len(after)-10):])
