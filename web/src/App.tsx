@@ -4,8 +4,10 @@ import { useCurrentUser } from "./app/auth";
 import { ErrorBoundary } from "./app/ErrorBoundary";
 import { loadPlayground } from "./app/loadPlayground";
 import { QueryCache } from "./app/queryCache";
+import { useQueryCache } from "./app/queryCache";
 import { parseRoute, RouterProvider, useRouter, type Route } from "./app/router";
-import { ServicesProvider } from "./app/services";
+import { ServicesProvider, useApi } from "./app/services";
+import { prefetchSession } from "./app/sessionQueries";
 import { ThemeProvider } from "./app/theme";
 import { ToastProvider } from "./app/toasts";
 import { Skeleton } from "./components/Skeleton";
@@ -55,6 +57,13 @@ function Routes() {
   useEffect(() => {
     document.title = titleFor(route);
   }, [route]);
+
+  const api = useApi();
+  const cache = useQueryCache();
+  const sessionId = route.name === "session" && user ? route.id : null;
+  useEffect(() => {
+    if (sessionId) prefetchSession(cache, api, sessionId);
+  }, [cache, api, sessionId]);
 
   if (user === undefined && route.name !== "login" && route.name !== "signup") {
     return route.name === "session" ? <PlaygroundSkeleton /> : <PageSkeleton />;

@@ -4,6 +4,7 @@ import type { CodingSession, Language, User } from "../api/types";
 import { useQuery, useQueryCache } from "../app/queryCache";
 import { Link, useRouter } from "../app/router";
 import { useApi } from "../app/services";
+import { LANGUAGES_KEY } from "../app/sessionQueries";
 import { useToast } from "../app/toasts";
 import { AccessRequestsDialog } from "../components/AccessRequestsDialog";
 import { AppHeader } from "../components/AppHeader";
@@ -15,7 +16,6 @@ import { Skeleton } from "../components/Skeleton";
 const MINE_KEY = "sessions/mine";
 const SHARED_KEY = "sessions/shared";
 const PUBLIC_KEY = "sessions/public";
-export const LANGUAGES_KEY = "languages";
 
 /** Public sessions that are not already listed as mine or shared. */
 export function otherPublic(publicOnes: readonly CodingSession[], mine: readonly CodingSession[], shared: readonly CodingSession[]): CodingSession[] {
