@@ -38,13 +38,17 @@ function precompress(outDir: string): Plugin {
  * evaluates them a few at a time.
  */
 function playgroundFileList(): Plugin {
-  const collect = (bundle: OutputBundle, chunk: OutputChunk, files: Set<string>) => {
-    if (chunk.isEntry || files.has(chunk.fileName)) return;
-    files.add(chunk.fileName);
+  // `chunk` and what it imports, not in `seen`, dependencies first (the order
+  // they are evaluated in, so the order to ask for them in).
+  const collect = (bundle: OutputBundle, chunk: OutputChunk, seen: Set<string>, files: string[] = []) => {
+    if (seen.has(chunk.fileName)) return files;
+    seen.add(chunk.fileName);
     for (const name of chunk.imports) {
       const dep = bundle[name];
-      if (dep?.type === "chunk") collect(bundle, dep, files);
+      if (dep?.type === "chunk") collect(bundle, dep, seen, files);
     }
+    files.push(chunk.fileName);
+    return files;
   };
   return {
     name: "codebuddy-playground-files",
@@ -58,9 +62,12 @@ function playgroundFileList(): Plugin {
           (c): c is OutputChunk => c.type === "chunk" && (c.facadeModuleId ?? "").endsWith("/src/playground/PlaygroundPage.tsx"),
         );
         if (!page) throw new Error("codebuddy-playground-files: no PlaygroundPage chunk in the bundle");
-        const files = new Set<string>();
-        collect(bundle, page, files);
-        const content = [...files].map((f) => `/${f}`).join(" ");
+        // Without what index.html loads anyway (the entry and its imports).
+        const seen = new Set<string>();
+        for (const c of Object.values(bundle)) if (c.type === "chunk" && c.isEntry) collect(bundle, c, seen);
+        const content = collect(bundle, page, seen)
+          .map((f) => `/${f}`)
+          .join(" ");
         return { html, tags: [{ tag: "meta", attrs: { name: "codebuddy-playground", content }, injectTo: "head" }] };
       },
     },

@@ -31,7 +31,7 @@ let loading: Promise<PlaygroundModule> | null = null;
  */
 export function loadPlayground(): Promise<PlaygroundModule> {
   if (!loading) {
-    preloadPlaygroundFiles();
+    void preloadPlaygroundFiles();
     loading = (async () => {
       for (const step of steps) {
         await step();
@@ -47,11 +47,14 @@ export function loadPlayground(): Promise<PlaygroundModule> {
 /**
  * Adds a modulepreload link for each file the build listed in index.html's
  * codebuddy-playground meta tag (vite.config.ts); there is none in development.
+ * One per task: starting a request costs 1-3 ms of main thread (more while
+ * DevTools or Lighthouse records the page), nine of them a long task.
  */
-function preloadPlaygroundFiles(): void {
+async function preloadPlaygroundFiles(): Promise<void> {
   if (typeof document === "undefined") return;
   const files = document.querySelector<HTMLMetaElement>('meta[name="codebuddy-playground"]')?.content.split(" ").filter(Boolean) ?? [];
   for (const href of files) {
+    await yieldToMain();
     if (document.querySelector(`link[href="${href}"]`)) continue;
     const link = document.createElement("link");
     link.rel = "modulepreload";
