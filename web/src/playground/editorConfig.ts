@@ -40,13 +40,16 @@ export class EditorConfig {
   preloadMode(mode: string): Promise<Extension> {
     let p = this.loading.get(mode);
     if (!p) {
-      // Evaluating the mode's chunk is a long task; installing the mode
-      // (which parses the open documents) waits for the next one.
-      p = loadMode(mode).then(async (ext) => {
-        await yieldToMain();
-        this.modes.set(mode, ext);
-        return ext;
-      });
+      // Asking for the mode's chunks is a task of its own (not part of the
+      // page's effects), evaluating them is a long task, and installing the
+      // mode (which parses the open documents) waits for the next one.
+      p = yieldToMain()
+        .then(() => loadMode(mode))
+        .then(async (ext) => {
+          await yieldToMain();
+          this.modes.set(mode, ext);
+          return ext;
+        });
       p.catch(() => this.loading.delete(mode)); // a later call retries
       this.loading.set(mode, p);
     }
