@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -92,4 +93,31 @@ func TestWriterMergesQueuedUpdateFrames(t *testing.T) {
 			t.Fatalf("held frame starts at %d, merged frame ends at %d", held.from, m.Version+int64(len(m.Updates)))
 		}
 	})
+}
+
+// Pushers get the broadcast first, but every subscriber gets it exactly once,
+// and a pusher that has closed the file meanwhile gets nothing.
+func TestBroadcastReachesEverySubscriberOnce(t *testing.T) {
+	d := &document{fileID: "f", subs: map[*conn]struct{}{}}
+	var subs []*conn
+	for range 5 {
+		c := &conn{send: make(chan *outFrame, 4), ctx: context.Background()}
+		d.subs[c] = struct{}{}
+		subs = append(subs, c)
+	}
+	gone := &conn{send: make(chan *outFrame, 4), ctx: context.Background()}
+	ups := []accepted{{ClientID: "a", JSON: json.RawMessage(`[1,[0,"x"]]`)}}
+	d.broadcast(7, ups, false, subs[3], gone, subs[0])
+	for i, c := range subs {
+		if len(c.send) != 1 {
+			t.Fatalf("subscriber %d got %d frames", i, len(c.send))
+		}
+		f := <-c.send
+		if f.file != "f" || f.from != 7 || f.to != 8 {
+			t.Fatalf("subscriber %d got %+v", i, f)
+		}
+	}
+	if len(gone.send) != 0 {
+		t.Fatal("a pusher no longer subscribed got the frame")
+	}
 }
