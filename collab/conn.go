@@ -51,6 +51,7 @@ type conn struct {
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	limiter   *rate.Limiter
+	rebase    *rate.Limiter // rebase steps of this connection's pushes (document goroutines)
 	strikes   int
 
 	// Closing: closing is set first (nothing more is handled or queued), then the
@@ -108,7 +109,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(MaxFrameBytes)
 	ctx, cancel := context.WithCancel(h.ctx)
 	c := &conn{hub: h, ws: ws, user: u, id: newConnID(), send: make(chan *outFrame, h.sendQueue), ctx: ctx, cancel: cancel,
-		limiter: rate.NewLimiter(rate.Limit(h.msgRate), h.msgBurst), open: map[string]*document{}, lastActive: h.now(),
+		limiter: rate.NewLimiter(rate.Limit(h.msgRate), h.msgBurst), rebase: rate.NewLimiter(rate.Limit(h.rebaseSteps), 2*h.rebaseSteps), open: map[string]*document{}, lastActive: h.now(),
 		stop: make(chan struct{}), flushed: make(chan struct{}), closed: make(chan struct{})}
 	h.addUserConn(c)
 	go c.writeLoop()

@@ -608,3 +608,47 @@ func TestPushFarBehindIsDeferredUntilTheClientCatchesUp(t *testing.T) {
 		t.Fatalf("file after the accepted push ends %q", after[max(0, len(after)-10):])
 	}
 }
+
+// The rebasing a connection's pushes cost the server is bounded per second:
+// a push that would cost more than its budget has left is deferred and
+// changes nothing, and cheap pushes go on being accepted.
+func TestRebaseWorkIsBoundedPerConnection(t *testing.T) {
+	e := newEnv(t, 1, hubOption(func(o *collab.Options) { o.RebaseSteps = 1000 })) // bursts of 2000
+	alice := e.User("alice")
+	s := e.Session(alice, false, "")
+	old := e.Dial(alice)
+	old.Join(s.ID)
+	v0 := old.Open(s.File).Version
+	text, _ := e.Content(alice, s.File)
+	n0 := len(text) // the starter code is ASCII: bytes are UTF-16 units
+
+	writer := e.Dial(alice)
+	writer.Join(s.ID)
+	writer.Open(s.File)
+	ups := make([]map[string]any, 100)
+	for i := range ups {
+		ups[i] = map[string]any{"clientID": "w", "changes": insert(n0+i, 0, "x")}
+	}
+	writer.Send(map[string]any{"type": "push", "file": s.File, "version": v0, "updates": ups})
+	v := writer.Ack(s.File, "w") + 99
+	before, bv := e.Content(alice, s.File)
+
+	// 50 updates based 100 versions back: 5000 steps, more than a burst.
+	heavy := make([]map[string]any, 50)
+	for i := range heavy {
+		heavy[i] = map[string]any{"clientID": "old", "changes": insert(n0+i, n0+i, "y")}
+	}
+	old.Send(map[string]any{"type": "push", "file": s.File, "version": v0, "updates": heavy})
+	m := old.Error("rate_limited")
+	if m.fileID() != s.File || !strings.Contains(m.text(), "5000 rebase steps") {
+		t.Fatalf("error frame %s", m.Raw)
+	}
+	if after, av := e.Content(alice, s.File); after != before || av != bv {
+		t.Fatalf("a refused push changed the file: version %d -> %d", bv, av)
+	}
+	// One update 100 back (100 steps) fits.
+	old.Push(s.File, v0, "old", insert(n0, n0, "y"))
+	if got := old.Ack(s.File, "old"); got != v+1 {
+		t.Fatalf("cheap push committed as version %d, want %d", got, v+1)
+	}
+}

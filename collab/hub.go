@@ -44,6 +44,11 @@ type Options struct {
 	// MessageRate and MessageBurst bound client messages per connection.
 	MessageRate  float64
 	MessageBurst int
+	// RebaseSteps bounds the rebasing a connection's pushes may cost the
+	// server, in steps (one update mapped over one accepted update) per second,
+	// with bursts of twice that (default 200,000: a push of 200 updates 1,000
+	// versions behind fits in one burst; typing costs a few steps a push).
+	RebaseSteps int
 	// Heartbeat is the presence refresh period across nodes (default 10 s).
 	Heartbeat time.Duration
 	// PingInterval is the WebSocket keepalive period (default 25 s).
@@ -69,6 +74,7 @@ type Hub struct {
 	idleAfter     time.Duration
 	msgRate       float64
 	msgBurst      int
+	rebaseSteps   int
 	heartbeat     time.Duration
 	pingInterval  time.Duration
 	now           func() time.Time
@@ -91,7 +97,7 @@ type Hub struct {
 func New(o Options) *Hub {
 	h := &Hub{ws: o.Workspace, files: o.Files, log: o.Log, broker: o.Broker, logger: o.Logger, node: o.Node,
 		userFrom: o.UserFrom, snapshotEvery: o.SnapshotEvery, maxDocUnits: o.MaxDocUnits, sendQueue: o.SendQueue,
-		idleAfter: o.IdleAfter, msgRate: o.MessageRate, msgBurst: o.MessageBurst, heartbeat: o.Heartbeat,
+		idleAfter: o.IdleAfter, msgRate: o.MessageRate, msgBurst: o.MessageBurst, rebaseSteps: o.RebaseSteps, heartbeat: o.Heartbeat,
 		pingInterval: o.PingInterval, now: o.Now, runs: o.Runs,
 		docs: map[string]*document{}, rooms: map[string]*room{}, conns: map[*conn]struct{}{},
 		users: map[string]map[*conn]struct{}{}, userSubs: map[string]func(){}}
@@ -115,6 +121,9 @@ func New(o Options) *Hub {
 	}
 	if h.msgBurst <= 0 {
 		h.msgBurst = 300
+	}
+	if h.rebaseSteps <= 0 {
+		h.rebaseSteps = 200_000
 	}
 	if h.heartbeat <= 0 {
 		h.heartbeat = 10 * time.Second
