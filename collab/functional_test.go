@@ -522,20 +522,7 @@ func TestPullFarBehindGetsTheUpdatesFromTheLog(t *testing.T) {
 	writer := e.Dial(alice)
 	writer.Join(s.ID)
 	writer.Open(s.File)
-	const pushes, per = 7, 200 // 1400 updates: more than the 1000 kept in memory
-	v := v0
-	for p := range pushes {
-		ups := make([]map[string]any, per)
-		for i := range ups {
-			ups[i] = map[string]any{"clientID": "w", "changes": insert(n, 0, "x")}
-			n++
-		}
-		writer.Send(map[string]any{"type": "push", "file": s.File, "version": v, "updates": ups})
-		writer.Next(fmt.Sprintf("ack of push %d", p), func(m msg) bool {
-			return m.Type == "updates" && m.fileID() == s.File && m.Version+int64(len(m.Updates)) == v+per
-		})
-		v += per
-	}
+	v, _ := writer.PushInserts(s.File, v0, n, 1400) // more than the 1000 kept in memory
 
 	away.Sync()
 	away.Drain()
@@ -575,19 +562,7 @@ func TestPushFarBehindIsDeferredUntilTheClientCatchesUp(t *testing.T) {
 	writer := e.Dial(alice)
 	writer.Join(s.ID)
 	writer.Open(s.File)
-	v := v0
-	for p := range 6 { // 1200 updates
-		ups := make([]map[string]any, 200)
-		for i := range ups {
-			ups[i] = map[string]any{"clientID": "w", "changes": insert(n, 0, "x")}
-			n++
-		}
-		writer.Send(map[string]any{"type": "push", "file": s.File, "version": v, "updates": ups})
-		writer.Next(fmt.Sprintf("ack of push %d", p), func(m msg) bool {
-			return m.Type == "updates" && m.fileID() == s.File && m.Version == v && len(m.Updates) == 200
-		})
-		v += 200
-	}
+	v, n := writer.PushInserts(s.File, v0, n, 1200)
 	before, bv := e.Content(alice, s.File)
 
 	// Based on v0, 1200 behind: deferred, nothing committed.
@@ -625,12 +600,7 @@ func TestRebaseWorkIsBoundedPerConnection(t *testing.T) {
 	writer := e.Dial(alice)
 	writer.Join(s.ID)
 	writer.Open(s.File)
-	ups := make([]map[string]any, 100)
-	for i := range ups {
-		ups[i] = map[string]any{"clientID": "w", "changes": insert(n0+i, 0, "x")}
-	}
-	writer.Send(map[string]any{"type": "push", "file": s.File, "version": v0, "updates": ups})
-	v := writer.Ack(s.File, "w") + 99
+	v, _ := writer.PushInserts(s.File, v0, n0, 100)
 	before, bv := e.Content(alice, s.File)
 
 	// 50 updates based 100 versions back: 5000 steps, more than a burst.

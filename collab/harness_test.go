@@ -617,6 +617,29 @@ func (c *client) Ack(fileID, clientID string) int64 {
 	return v
 }
 
+// PushInserts pushes count updates, each inserting "x" at the start of a
+// document of n units (n+1 for the next), in pushes of at most 200 from
+// version v, waiting for each push's acknowledgement. It returns the
+// version and length after them.
+func (c *client) PushInserts(fileID string, v int64, n, count int) (int64, int) {
+	c.t.Helper()
+	for count > 0 {
+		per := min(count, 200)
+		ups := make([]map[string]any, per)
+		for i := range ups {
+			ups[i] = map[string]any{"clientID": "w", "changes": insert(n, 0, "x")}
+			n++
+		}
+		c.Send(map[string]any{"type": "push", "file": fileID, "version": v, "updates": ups})
+		c.Next(fmt.Sprintf("ack of the push from %d", v), func(m msg) bool {
+			return m.Type == "updates" && m.fileID() == fileID && m.Version == v && len(m.Updates) == per
+		})
+		v += int64(per)
+		count -= per
+	}
+	return v, n
+}
+
 // insert is the change set inserting text at pos into a document of docLen units.
 func insert(docLen, pos int, text string) []any {
 	var cs []any

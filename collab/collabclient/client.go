@@ -488,18 +488,21 @@ func (c *Client) Close() error {
 	return err
 }
 
+// serverFrame holds the fields of every server frame type the client acts on.
+type serverFrame struct {
+	Type    string           `json:"type"`
+	Role    string           `json:"role"`
+	File    string           `json:"file"`
+	Version int64            `json:"version"`
+	Content string           `json:"content"`
+	Updates []receivedUpdate `json:"updates"`
+}
+
 // handle dispatches one frame from socket s.
 func (c *Client) handle(s *socket, b []byte) {
 	// One decoding for every frame type this client acts on (a load test's
 	// clients spend most of their time here).
-	var m struct {
-		Type    string           `json:"type"`
-		Role    string           `json:"role"`
-		File    string           `json:"file"`
-		Version int64            `json:"version"`
-		Content string           `json:"content"`
-		Updates []receivedUpdate `json:"updates"`
-	}
+	var m serverFrame
 	if file, version, ups, ok := parseUpdates(b); ok {
 		m.Type, m.File, m.Version, m.Updates = "updates", file, version, ups
 	} else if json.Unmarshal(b, &m) != nil {

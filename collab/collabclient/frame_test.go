@@ -82,14 +82,7 @@ func BenchmarkFrameDecode(b *testing.B) {
 		`{"clientID":"g1b2c3d4e5f6","changes":[1999,[0,"()"]],"userId":"0193a4f2-7c1e-7b3a-9d2e-000000000007"}]}`)
 	b.Run("baseline-encoding-json", func(b *testing.B) {
 		for b.Loop() {
-			var m struct {
-				Type    string           `json:"type"`
-				Role    string           `json:"role"`
-				File    string           `json:"file"`
-				Version int64            `json:"version"`
-				Content string           `json:"content"`
-				Updates []receivedUpdate `json:"updates"`
-			}
+			var m serverFrame
 			if err := json.Unmarshal(frame, &m); err != nil {
 				b.Fatal(err)
 			}
