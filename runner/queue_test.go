@@ -36,6 +36,17 @@ func (r *recorder) order(typ runner.EventType) []string {
 	return out
 }
 
+// stdout is the run's standard output as its events delivered it so far.
+func (r *recorder) stdout(id string) string {
+	var b strings.Builder
+	for _, e := range r.of(id) {
+		if e.Type == runner.EventOutput && e.Stream == "stdout" {
+			b.WriteString(e.Data)
+		}
+	}
+	return b.String()
+}
+
 func (r *recorder) of(id string) []runner.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -188,9 +199,10 @@ func TestQueueCancel(t *testing.T) {
 	if evs := rec.of("c2"); evs[len(evs)-1].Type != runner.EventFinished {
 		t.Fatalf("no finished event for the cancelled queued run: %+v", evs)
 	}
-	// Cancel the running one once it is visibly running.
+	// Cancel the running one once it is visibly running: the whole line,
+	// since unbuffered Python writes "up" and "\n" in two calls.
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(fmt.Sprint(rec.of("c1")), "up") {
+	for rec.stdout("c1") != "up\n" {
 		if time.Now().After(deadline) {
 			t.Fatal("run never produced output")
 		}
