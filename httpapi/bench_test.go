@@ -3,12 +3,14 @@ package httpapi_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/codebuddy-dev/codebuddy/internal/testserver"
 	"github.com/codebuddy-dev/codebuddy/sqlstore"
 )
 
@@ -116,4 +118,61 @@ func load(b *testing.B, url string, set func(*http.Request), clients int, every 
 	b.ReportMetric(pct(0.95), "p95-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+}
+
+// BenchmarkUserEndpointProcess is BenchmarkUserEndpoint with the server in a
+// process of its own: the real codebuddy binary (built by internal/testserver,
+// SQLite in a temporary data dir, sandbox off) with the load generator in this
+// one, as it is in use, where clients are other machines. In-process, every
+// garbage collection the generator's allocations cause stops the server's
+// goroutines too (on this VM each stop-the-world phase takes 1-4 ms, every
+// ~100 ms under this load), so the in-process figures overstate the server's
+// tail. Same sub-benchmarks and metrics; compare /api/user with /healthz of the
+// same run. Run:
+//
+//	go test -run '^$' -bench BenchmarkUserEndpointProcess -benchtime 20000x ./httpapi
+func BenchmarkUserEndpointProcess(b *testing.B) {
+	dir := b.TempDir()
+	bin, err := testserver.Build(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := testserver.Start(testserver.Options{Binary: bin, Dir: dir, ReadyStatus: http.StatusServiceUnavailable,
+		Env: []string{"CODEBUDDY_SANDBOX=off", "CODEBUDDY_RATE_LIMIT_ANONYMOUS=1000000000", "CODEBUDDY_RATE_LIMIT_USER=1000000000"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Stop)
+	alice := testserver.NewUser(b, srv.URL, "bench")
+	var tok struct{ Secret string }
+	alice.MustJSON(http.MethodPost, "/api/tokens", map[string]any{"name": "bench"}, http.StatusCreated, &tok)
+	cookies := alice.HTTP.Jar.Cookies(mustURL(b, srv.URL))
+	if len(cookies) == 0 {
+		b.Fatal("no session cookie after sign-up")
+	}
+	healthz := func(*http.Request) {}
+	bearer := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok.Secret) }
+	viaCookie := func(r *http.Request) { r.AddCookie(cookies[0]) }
+	for _, bc := range []struct {
+		name, path string
+		set        func(*http.Request)
+		every      time.Duration
+	}{
+		{"saturate-baseline-healthz", "/healthz", healthz, 0},
+		{"saturate-user-bearer", "/api/user", bearer, 0},
+		{"saturate-user-cookie", "/api/user", viaCookie, 0},
+		{"paced-baseline-healthz", "/healthz", healthz, 100 * time.Millisecond},
+		{"paced-user-bearer", "/api/user", bearer, 100 * time.Millisecond},
+		{"paced-user-cookie", "/api/user", viaCookie, 100 * time.Millisecond},
+	} {
+		b.Run(bc.name, func(b *testing.B) { load(b, srv.URL+bc.path, bc.set, 200, bc.every) })
+	}
+}
+
+func mustURL(tb testing.TB, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }
