@@ -27,7 +27,16 @@ func (h *Hub) Current(ctx context.Context, f *codebuddy.File) (*codebuddy.File, 
 	h.mu.Unlock()
 	out := *f
 	if d != nil {
-		err := d.do(ctx, func() { out.Content, out.Version = d.doc.String(), d.version })
+		err := d.do(ctx, func() {
+			// Another node may have committed updates this one never heard of
+			// (a lost broker message, or a node that died between commit and
+			// publish): read the log's tail, as opening the file does, so a
+			// read never goes back behind what a client was acknowledged.
+			if err := d.catchUpAndBroadcast(ctx); err != nil {
+				h.logger.Warn("catch up on read", "file", d.fileID, "err", err)
+			}
+			out.Content, out.Version = d.doc.String(), d.version
+		})
 		if err == nil {
 			return &out, nil
 		}
@@ -65,6 +74,13 @@ func (h *Hub) ReplaceContent(ctx context.Context, u *codebuddy.User, fileID stri
 	var result *codebuddy.File
 	var opErr error
 	err = d.do(ctx, func() {
+		if baseVersion > d.version {
+			// The caller read a version committed on another node that this
+			// one has not heard of yet: catch up before judging the base.
+			if err := d.catchUpAndBroadcast(ctx); err != nil {
+				h.logger.Warn("catch up on replace", "file", d.fileID, "err", err)
+			}
+		}
 		if baseVersion != d.version {
 			opErr = codebuddy.Errorf(codebuddy.ECONFLICT, "the file is at version %d, not %d: reload it and apply your change again", d.version, baseVersion)
 			return

@@ -3,6 +3,7 @@ package collabtest
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -201,4 +202,61 @@ func TestOpenSeesUpdatesCommittedElsewhere(t *testing.T) {
 	head, text := converge(t, ctx, peers, stay.user.At(b.URL), file)
 	hist := checkLog(t, stay.user.At(b.URL), file, head, text, peers)
 	checkEveryEdit(t, peers, hist)
+}
+
+// The REST reads and writes of a file on a node that has it loaded must not
+// go back behind updates another node committed without telling it (here
+// node A has no broker). B has the file open for one editor; another commits
+// on A. A GET on B shows A's text at once, a PATCH on B based on A's version
+// is applied (not refused as a conflict), and B's own editor is sent what it
+// had missed, ending on the same text.
+func TestFileReadSeesUpdatesCommittedElsewhere(t *testing.T) {
+	testserver.Service(t, testserver.PostgresURLEnv, testserver.RequirePostgresEnv)
+	db := "CODEBUDDY_DATABASE_URL=" + sqlstoretest.SchemaURL(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	a := startServer(t, "", db)
+	b := startServer(t, "", db)
+	peers, session, file := newPeers(t, a.URL, 2)
+	stay, writer := peers[0], peers[1]
+	stay.connect(t, ctx, b.URL, session, file) // B loads the file at version 0
+	writer.connect(t, ctx, a.URL, session, file)
+
+	r := rand.New(rand.NewPCG(7, 7))
+	for range 3 {
+		writer.edit(t, r)
+	}
+	if err := writer.doc.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantV, want := writer.doc.Version(), writer.doc.Text()
+	onB := writer.user.At(b.URL)
+	if v, content := fileState(onB, file); v != wantV || content != want {
+		t.Fatalf("GET on B: version %d %q, A acknowledged version %d %q", v, content, wantV, want)
+	}
+
+	// A second round on A, then a replacement on B based on A's newest version.
+	writer.edit(t, r)
+	if err := writer.doc.WaitConfirmed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	base := writer.doc.Version()
+	var patched struct {
+		Version int64  `json:"version"`
+		Content string `json:"content"`
+	}
+	onB.MustJSON(http.MethodPatch, "/api/files/"+file, map[string]any{"content": "replaced on B", "baseVersion": base}, http.StatusOK, &patched)
+	if patched.Version != base+1 || patched.Content != "replaced on B" {
+		t.Fatalf("PATCH on B: version %d %q, want %d %q", patched.Version, patched.Content, base+1, "replaced on B")
+	}
+	// A never hears of B's replacement either; its editor's next open there must.
+	if err := stay.doc.WaitVersion(ctx, base+1); err != nil {
+		t.Fatalf("B's editor did not get the missed updates: %v (state %+v)", err, stay.doc.State())
+	}
+	if got := stay.doc.Text(); got != "replaced on B" {
+		t.Fatalf("B's editor shows %q", got)
+	}
+	if v, content := fileState(writer.user, file); v != base+1 || content != "replaced on B" {
+		t.Fatalf("GET on A after B's PATCH: version %d %q", v, content)
+	}
 }
