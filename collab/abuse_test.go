@@ -3,6 +3,7 @@ package collab_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -400,3 +401,105 @@ func hasUser(m msg, userID, file string) bool {
 }
 
 var _ = time.Second
+
+// One account may hold only so many connections on a node: one more is
+// closed at once with 4030 and a reason naming the limit, other accounts are
+// not affected, and closing a connection makes room again.
+func TestConnectionsPerAccountAreBounded(t *testing.T) {
+	e := newEnv(t, 1, hubOption(func(o *collab.Options) { o.MaxUserConns = 3 }))
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, true, "")
+	var open []*client
+	for range 3 {
+		c := e.Dial(alice)
+		c.Join(s.ID)
+		open = append(open, c)
+	}
+	extra := e.Dial(alice)
+	if code := extra.Closed(); code != 4030 {
+		t.Fatalf("fourth connection closed with %v, want 4030", code)
+	}
+	var ce websocket.CloseError
+	if !errors.As(extra.err, &ce) || !strings.Contains(ce.Reason, "(3)") {
+		t.Fatalf("close reason %v does not name the limit", extra.err)
+	}
+	bc := e.Dial(bob)
+	bc.Join(s.ID)
+	for _, c := range open {
+		c.Sync() // the others were not disturbed
+	}
+
+	_ = open[0].ws.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(wait)
+	for {
+		c := e.Dial(alice)
+		c.Send(map[string]any{"type": "ping"})
+		select {
+		case m := <-c.frames:
+			if m.Type != "pong" {
+				t.Fatalf("first frame %s", m.Raw)
+			}
+			return
+		case <-c.done:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after closing a connection: %v", c.err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The message budget of one account's connections together is a few
+// connections' worth: spreading a flood over many connections does not
+// multiply it.
+func TestMessageBudgetIsSharedByAnAccount(t *testing.T) {
+	const burst = 10 // per connection; 4 × 10 for the account
+	e := newEnv(t, 1, hubOption(func(o *collab.Options) { o.MessageRate = 0.001; o.MessageBurst = burst }))
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, true, "")
+	cs := make([]*client, 5)
+	for i := range cs {
+		cs[i] = e.Dial(alice)
+		cs[i].Join(s.ID) // 5 of the account's 40
+	}
+	sent := 0
+	for i, c := range cs {
+		for k := range 8 { // within each connection's own budget (1 + 8 < 10)
+			c.Send(map[string]any{"type": "chat", "text": fmt.Sprintf("c%d-%d", i, k)})
+			sent++
+		}
+	}
+	// 40 - 5 joins = 35 chat messages fit; the other 5 are refused, on
+	// whichever connections the server read them last.
+	limited := func() int {
+		n := 0
+		for _, c := range cs {
+			for _, m := range c.Frames("error") {
+				if m.Code != "rate_limited" {
+					t.Fatalf("error frame %s", m.Raw)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	stored := func() int {
+		var page struct{ Messages []json.RawMessage }
+		e.JSON(alice, http.MethodGet, "/api/sessions/"+s.ID+"/messages?limit=100", nil, http.StatusOK, &page)
+		return len(page.Messages)
+	}
+	for deadline := time.Now().Add(wait); limited()+stored() < sent && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, r := stored(), limited(); n != 35 || r != sent-35 {
+		t.Fatalf("%d of %d chat messages stored and %d refused, want 35 and %d", n, sent, r, sent-35)
+	}
+	// Bob's budget is his own.
+	bc := e.Dial(bob)
+	bc.Join(s.ID)
+	bc.Send(map[string]any{"type": "chat", "text": "bob"})
+	bc.Sync()
+	if errs := bc.Frames("error"); len(errs) != 0 {
+		t.Fatalf("bob was limited: %s", errs[0].Raw)
+	}
+}

@@ -37,6 +37,10 @@ const MaxFrameBytes = 4 << 20
 const (
 	closeSlowConsumer = websocket.StatusCode(4008)
 	closeFlood        = websocket.StatusCode(4029)
+	// closeTooManyConns ends a connection beyond the account's MaxUserConns
+	// on this node, right after the upgrade (a browser cannot read an HTTP
+	// status of a refused upgrade, but it sees the close code and reason).
+	closeTooManyConns = websocket.StatusCode(4030)
 )
 
 // conn is one WebSocket client.
@@ -51,7 +55,7 @@ type conn struct {
 	cancel    context.CancelFunc
 	closeOnce sync.Once
 	limiter   *rate.Limiter
-	rebase    *rate.Limiter // rebase steps of this connection's pushes (document goroutines)
+	quota     *userQuota // shared by the account's connections on this node
 	strikes   int
 
 	// Closing: closing is set first (nothing more is handled or queued), then the
@@ -99,6 +103,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	q := h.reserveConn(u.ID)
+	if q != nil {
+		defer h.releaseConn(u.ID)
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns:  h.originHosts,
 		CompressionMode: websocket.CompressionDisabled, // per-connection deflate state costs more memory than it saves here
@@ -106,10 +114,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered (403 for a foreign Origin)
 	}
+	if q == nil {
+		_ = ws.Close(closeTooManyConns, fmt.Sprintf("too many open connections for this account (%d): close a tab", h.maxUserConns))
+		return
+	}
 	ws.SetReadLimit(MaxFrameBytes)
 	ctx, cancel := context.WithCancel(h.ctx)
 	c := &conn{hub: h, ws: ws, user: u, id: newConnID(), send: make(chan *outFrame, h.sendQueue), ctx: ctx, cancel: cancel,
-		limiter: rate.NewLimiter(rate.Limit(h.msgRate), h.msgBurst), rebase: rate.NewLimiter(rate.Limit(h.rebaseSteps), 2*h.rebaseSteps), open: map[string]*document{}, lastActive: h.now(),
+		limiter: rate.NewLimiter(rate.Limit(h.msgRate), h.msgBurst), quota: q, open: map[string]*document{}, lastActive: h.now(),
 		stop: make(chan struct{}), flushed: make(chan struct{}), closed: make(chan struct{})}
 	h.addUserConn(c)
 	go c.writeLoop()
@@ -133,7 +145,7 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
-		if !c.limiter.Allow() {
+		if !c.limiter.Allow() || !c.quota.msgs.Allow() {
 			c.strikes++
 			if c.strikes > 3*c.hub.msgBurst {
 				c.close(closeFlood, "too many messages")

@@ -332,10 +332,11 @@ func (d *document) prepare(ctx context.Context, work *ot.Doc, base int64, batch 
 		return &pushError{code: "rate_limited", msg: fmt.Sprintf("this push is based on version %d, %d versions behind the document: apply the updates already sent to you (or pull), then push again", p.version, behind)}
 	}
 	// Each pushed update is mapped over each update accepted since its base:
-	// a connection gets only so much of that work per second, so that no
-	// client can keep a document busy with pushes based far back on purpose.
-	if steps := len(p.updates) * int(base-p.version+int64(len(batch))); p.c != nil && steps > 0 && !p.c.rebase.AllowN(time.Now(), steps) {
-		return &pushError{code: "rate_limited", msg: fmt.Sprintf("this push would cost %d rebase steps (%d updates based %d versions back), more than this connection may use now: push fewer updates from a newer version, or wait", steps, len(p.updates), base-p.version)}
+	// an account gets only so much of that work per second on this node (all
+	// its connections together), so that no client can keep a document busy
+	// with pushes based far back on purpose, nor buy more by connecting again.
+	if steps := len(p.updates) * int(base-p.version+int64(len(batch))); p.c != nil && steps > 0 && !p.c.quota.rebase.AllowN(time.Now(), steps) {
+		return &pushError{code: "rate_limited", msg: fmt.Sprintf("this push would cost %d rebase steps (%d updates based %d versions back), more than your connections may use now: push fewer updates from a newer version, or wait", steps, len(p.updates), base-p.version)}
 	}
 	prior, err := d.since(ctx, p.version)
 	if err != nil {

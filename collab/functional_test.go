@@ -589,10 +589,10 @@ func TestPushFarBehindIsDeferredUntilTheClientCatchesUp(t *testing.T) {
 	}
 }
 
-// The rebasing a connection's pushes cost the server is bounded per second:
+// The rebasing an account's pushes cost the server is bounded per second:
 // a push that would cost more than its budget has left is deferred and
 // changes nothing, and cheap pushes go on being accepted.
-func TestRebaseWorkIsBoundedPerConnection(t *testing.T) {
+func TestRebaseWorkIsBounded(t *testing.T) {
 	e := newEnv(t, 1, hubOption(func(o *collab.Options) { o.RebaseSteps = 1000 })) // bursts of 2000
 	alice := e.User("alice")
 	s := e.Session(alice, false, "")
@@ -625,5 +625,45 @@ func TestRebaseWorkIsBoundedPerConnection(t *testing.T) {
 	old.Push(s.File, v0, "old", insert(n0, n0, "y"))
 	if got := old.Ack(s.File, "old"); got != v+1 {
 		t.Fatalf("cheap push committed as version %d, want %d", got, v+1)
+	}
+}
+
+// The rebase budget belongs to the account, not to a connection: a second
+// connection of the same user gets what the first left, while another user
+// has a budget of their own.
+func TestRebaseWorkIsBoundedPerAccount(t *testing.T) {
+	e := newEnv(t, 1, hubOption(func(o *collab.Options) { o.RebaseSteps = 1000 })) // bursts of 2000
+	alice, bob := e.User("alice"), e.User("bob")
+	s := e.Session(alice, false, "")
+	e.Invite(alice, s.ID, bob, "editor")
+	a1, a2, b := e.Dial(alice), e.Dial(alice), e.Dial(bob)
+	var v0 int64
+	for _, c := range []*client{a1, a2, b} {
+		c.Join(s.ID)
+		v0 = c.Open(s.File).Version
+	}
+	text, _ := e.Content(alice, s.File)
+	n0 := len(text)
+	v, _ := b.PushInserts(s.File, v0, n0, 100) // bob's pushes, each on the newest version
+
+	heavy := func(id string) []map[string]any { // 16 updates based 100+ versions back: 1600-1856 steps
+		ups := make([]map[string]any, 16)
+		for i := range ups {
+			ups[i] = map[string]any{"clientID": id, "changes": insert(n0+i, n0+i, "y")}
+		}
+		return ups
+	}
+	a1.Send(map[string]any{"type": "push", "file": s.File, "version": v0, "updates": heavy("a1")})
+	if got := a1.Ack(s.File, "a1"); got != v+1 { // the version of its first update
+		t.Fatalf("alice's first heavy push committed from version %d, want %d", got, v+1)
+	}
+	v += 16
+	a2.Send(map[string]any{"type": "push", "file": s.File, "version": v0, "updates": heavy("a2")})
+	if m := a2.Error("rate_limited"); !strings.Contains(m.text(), "rebase steps") {
+		t.Fatalf("alice's second connection: %s", m.Raw)
+	}
+	b.Send(map[string]any{"type": "push", "file": s.File, "version": v0, "updates": heavy("b")})
+	if got := b.Ack(s.File, "b"); got != v+1 {
+		t.Fatalf("bob's heavy push committed from version %d, want %d", got, v+1)
 	}
 }

@@ -41,14 +41,21 @@ type Options struct {
 	SendQueue int
 	// IdleAfter marks a participant idle (default 60 s).
 	IdleAfter time.Duration
-	// MessageRate and MessageBurst bound client messages per connection.
+	// MessageRate and MessageBurst bound client messages per connection; all
+	// of one account's connections on this node together get userMessageShare
+	// times as much.
 	MessageRate  float64
 	MessageBurst int
-	// RebaseSteps bounds the rebasing a connection's pushes may cost the
-	// server, in steps (one update mapped over one accepted update) per second,
-	// with bursts of twice that (default 200,000: a push of 200 updates 1,000
-	// versions behind fits in one burst; typing costs a few steps a push).
+	// RebaseSteps bounds the rebasing one account's pushes on this node may
+	// cost the server, in steps (one update mapped over one accepted update)
+	// per second, with bursts of twice that (default 200,000: a push of 200
+	// updates 1,000 versions behind fits in one burst; typing costs a few
+	// steps a push). It is per account, not per connection, so that opening
+	// more connections does not buy more of a document's goroutine.
 	RebaseSteps int
+	// MaxUserConns bounds one account's open connections on this node (default
+	// 32); one more is accepted and closed at once with closeTooManyConns.
+	MaxUserConns int
 	// Heartbeat is the presence refresh period across nodes (default 10 s).
 	Heartbeat time.Duration
 	// PingInterval is the WebSocket keepalive period (default 25 s).
@@ -75,6 +82,7 @@ type Hub struct {
 	msgRate       float64
 	msgBurst      int
 	rebaseSteps   int
+	maxUserConns  int
 	heartbeat     time.Duration
 	pingInterval  time.Duration
 	now           func() time.Time
@@ -89,6 +97,7 @@ type Hub struct {
 	rooms    map[string]*room
 	conns    map[*conn]struct{}
 	users    map[string]map[*conn]struct{}
+	quotas   map[string]*userQuota
 	userSubs map[string]func()
 	closing  bool
 }
@@ -97,10 +106,10 @@ type Hub struct {
 func New(o Options) *Hub {
 	h := &Hub{ws: o.Workspace, files: o.Files, log: o.Log, broker: o.Broker, logger: o.Logger, node: o.Node,
 		userFrom: o.UserFrom, snapshotEvery: o.SnapshotEvery, maxDocUnits: o.MaxDocUnits, sendQueue: o.SendQueue,
-		idleAfter: o.IdleAfter, msgRate: o.MessageRate, msgBurst: o.MessageBurst, rebaseSteps: o.RebaseSteps, heartbeat: o.Heartbeat,
+		idleAfter: o.IdleAfter, msgRate: o.MessageRate, msgBurst: o.MessageBurst, rebaseSteps: o.RebaseSteps, maxUserConns: o.MaxUserConns, heartbeat: o.Heartbeat,
 		pingInterval: o.PingInterval, now: o.Now, runs: o.Runs,
 		docs: map[string]*document{}, rooms: map[string]*room{}, conns: map[*conn]struct{}{},
-		users: map[string]map[*conn]struct{}{}, userSubs: map[string]func(){}}
+		users: map[string]map[*conn]struct{}{}, quotas: map[string]*userQuota{}, userSubs: map[string]func(){}}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,6 +133,9 @@ func New(o Options) *Hub {
 	}
 	if h.rebaseSteps <= 0 {
 		h.rebaseSteps = 200_000
+	}
+	if h.maxUserConns <= 0 {
+		h.maxUserConns = 32
 	}
 	if h.heartbeat <= 0 {
 		h.heartbeat = 10 * time.Second
@@ -275,6 +287,7 @@ func (h *Hub) janitor() {
 		case <-t.C:
 		}
 		h.unloadIdle()
+		h.forgetQuotas()
 		h.refreshPresence()
 	}
 }

@@ -38,6 +38,8 @@ type Config struct {
 	// Requests per minute for anonymous clients (per IP) and signed-in users (per user).
 	RateLimitAnonymous int `env:"RATE_LIMIT_ANONYMOUS" envDefault:"300"`
 	RateLimitUser      int `env:"RATE_LIMIT_USER" envDefault:"1200"`
+	// WSConnsPerUser bounds one account's open real-time connections per node.
+	WSConnsPerUser int `env:"WS_CONNS_PER_USER" envDefault:"32"`
 	// Failed logins per IP and username per hour.
 	LoginFailures int `env:"LOGIN_FAILURES" envDefault:"5"`
 
@@ -200,6 +202,9 @@ func (c *Config) validate() []string {
 	}
 	if c.RateLimitUser < 1 {
 		bad("RATE_LIMIT_USER", "want at least 1")
+	}
+	if c.WSConnsPerUser < 1 || c.WSConnsPerUser > 100_000 {
+		bad("WS_CONNS_PER_USER", "want 1 to 100000")
 	}
 	if c.LoginFailures < 1 {
 		bad("LOGIN_FAILURES", "want at least 1")

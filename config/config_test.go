@@ -78,6 +78,7 @@ func TestEveryInvalidVariableInOneError(t *testing.T) {
 		"CODEBUDDY_RATE_LIMIT_ANONYMOUS": "0",
 		"CODEBUDDY_RATE_LIMIT_USER":      "-5",
 		"CODEBUDDY_LOGIN_FAILURES":       "0",
+		"CODEBUDDY_WS_CONNS_PER_USER":    "0",
 		"CODEBUDDY_HASH_CONCURRENCY":     "65",
 	}
 	_, err := config.Load(bad)

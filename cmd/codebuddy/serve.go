@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Main, err
 		return nil, err
 	}
 	m.Hub = collab.New(collab.Options{Workspace: m.Work, Files: db, Log: db, Broker: m.Broker, Logger: log,
-		Node: nodeName(), Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: now, Runs: m.Runs})
+		Node: nodeName(), Origins: cfg.Origins, UserFrom: httpapi.UserFrom, Now: now, Runs: m.Runs, MaxUserConns: cfg.WSConnsPerUser})
 	m.closers = append(m.closers, func() error { m.Hub.Close(); return nil })
 	m.Work.SetNotifier(m.Hub)
 	m.Runs.SetPublisher(m.Hub)

@@ -74,6 +74,8 @@ func startServer(bin string, extraEnv []string) (*server, error) {
 		// upgrade is one request. Raised so only the collaboration path is measured.
 		"CODEBUDDY_RATE_LIMIT_ANONYMOUS=1000000",
 		"CODEBUDDY_RATE_LIMIT_USER=1000000",
+		// Idle mode holds 100 connections per user (10,000 over 100 users).
+		"CODEBUDDY_WS_CONNS_PER_USER=100000",
 		"CODEBUDDY_REDIS_URL=",
 		"CODEBUDDY_DATABASE_URL=",
 	}, extraEnv...)

@@ -474,6 +474,39 @@ describe("Connection", () => {
     expect(clock.delays.at(-1)).toBe(75);
   });
 
+  test("a connection refused for too many tabs says so, keeps its edits and retries only at the cap", () => {
+    const { net, clock } = setup();
+    const { connection, session } = connect(net, clock, "ann");
+    net.run();
+    const doc = session.document(FILE);
+    net.run();
+    const statuses: string[] = [];
+    connection.onStatus((s) => statuses.push(s));
+    net.socketsOf("ann")[0]!.close(4030, "too many open connections for this account (32): close a tab");
+    net.run();
+    insert(doc, 0, "X"); // made while refused: kept
+    expect(connection.status).toBe("refused");
+    expect(session.getSnapshot().connection).toBe("refused");
+    expect(session.getSnapshot().unconfirmed).toBe(1);
+    // The server refuses the next try as well: still "refused", never "reconnecting".
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1600);
+      net.run();
+      net.socketsOf("ann").at(-1)!.close(4030, "too many");
+      net.run();
+    }
+    expect(statuses).not.toContain("reconnecting");
+    // Every retry waited for the cap (random() = 0.5: 3/4 of 1600), not 75 ms.
+    expect(clock.delays.filter((d) => d !== 60_000).slice(-4)).toEqual([1200, 1200, 1200, 1200]); // 60 s: heartbeats
+    // Once a tab is closed the next try gets in and the edit goes through.
+    clock.advance(1600);
+    net.run();
+    expect(connection.status).toBe("open");
+    expect(session.getSnapshot().unconfirmed).toBe(0);
+    expect(textOf(doc)).toBe("Xhello");
+    expect(net.server.text(FILE)).toBe("Xhello");
+  });
+
   test("a silent link is closed by the heartbeat and replaced", () => {
     const net = new FakeNetwork();
     const clock = new ManualClock();

@@ -11,7 +11,15 @@ export interface SocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "closed";
+/**
+ * "refused": the server closed the connection because this account has too
+ * many open (close code 4030, one per tab); retried only at the backoff cap,
+ * since a quick retry cannot succeed until another tab closes.
+ */
+export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "refused" | "closed";
+
+/** The close code of a connection beyond the account's limit. */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4030;
 
 export interface Clock {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -173,26 +181,27 @@ export class Connection {
       if (!msg || msg.type === "pong") return;
       for (const fn of [...this.messageListeners]) fn(msg);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.clock.clearTimeout(this.heartbeatTimer);
       this.heartbeatTimer = null;
-      if (!this.stopped) this.scheduleReconnect();
+      if (!this.stopped) this.scheduleReconnect(ev?.code === CLOSE_TOO_MANY_CONNECTIONS);
     };
     // An error is always followed by close; the close handler does the work.
     socket.onerror = () => {};
   }
 
-  private scheduleReconnect(): void {
-    this.setStatus("reconnecting");
-    const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.attempt);
+  private scheduleReconnect(refused = false): void {
+    this.setStatus(refused ? "refused" : "reconnecting");
+    const base = refused ? this.backoff.maxMs : Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.attempt);
     this.attempt++;
     // "Equal jitter": at least half the delay, so retries never stampede at 0 ms.
     const delay = base / 2 + (this.clock.random() * base) / 2;
     this.retryTimer = this.clock.setTimeout(() => {
       this.retryTimer = null;
-      if (!this.stopped) this.connect("reconnecting");
+      // A refused client keeps saying why while it tries again.
+      if (!this.stopped) this.connect(this.currentStatus === "refused" ? "refused" : "reconnecting");
     }, delay);
   }
 

@@ -9,9 +9,11 @@ export function ConnectionIndicator({ status, joined, unconfirmed }: { status: C
       : "All changes saved"
     : status === "connecting" || (status === "open" && !joined)
       ? "Connecting…"
-      : unconfirmed > 0
-        ? `Offline — ${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} kept, reconnecting…`
-        : "Offline — reconnecting…";
+      : status === "refused"
+        ? `Offline — too many tabs open for your account; close one to reconnect${unconfirmed > 0 ? ` (${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} kept)` : ""}`
+        : unconfirmed > 0
+          ? `Offline — ${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} kept, reconnecting…`
+          : "Offline — reconnecting…";
   return (
     <span className={`connection ${online ? "online" : "offline"}`} role="status">
       <span className="dot" aria-hidden="true" />

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { FileEntry } from "../api/types";
 import type { RunState } from "../collab/sessionClient";
 import { ChatPanel } from "./ChatPanel";
+import { ConnectionIndicator } from "./ConnectionIndicator";
 import { FileExplorer, type FileActions } from "./FileExplorer";
 import { RunPanel } from "./RunPanel";
 
@@ -165,5 +166,21 @@ describe("RunPanel", () => {
     const live = host.querySelector("[aria-live=polite][role=status]")!;
     expect(live.textContent).toBe("Run finished: Success · 12 ms · 2.0 MB");
     expect(host.querySelector(".interactive-input")).toBeNull();
+  });
+});
+
+describe("ConnectionIndicator", () => {
+  function text(status: Parameters<typeof ConnectionIndicator>[0]["status"], joined: boolean, unconfirmed: number) {
+    act(() => root.render(<ConnectionIndicator status={status} joined={joined} unconfirmed={unconfirmed} />));
+    const el = host.querySelector('[role="status"]')!;
+    return { text: el.textContent, online: el.classList.contains("online") };
+  }
+  test("says what the link is doing and what is kept", () => {
+    expect(text("open", true, 0)).toEqual({ text: "All changes saved", online: true });
+    expect(text("open", true, 1)).toEqual({ text: "Saving…", online: true });
+    expect(text("open", false, 0)).toEqual({ text: "Connecting…", online: false });
+    expect(text("reconnecting", false, 2)).toEqual({ text: "Offline — 2 edits kept, reconnecting…", online: false });
+    expect(text("refused", false, 0).text).toBe("Offline — too many tabs open for your account; close one to reconnect");
+    expect(text("refused", false, 1).text).toBe("Offline — too many tabs open for your account; close one to reconnect (1 edit kept)");
   });
 });
