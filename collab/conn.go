@@ -232,39 +232,34 @@ func (c *conn) writeLoop() {
 		}
 		return true
 	}
+	// Once stop is closed the queue is drained without waiting (unless it is
+	// to be dropped); a frame merge held back always goes next.
+	draining := false
 	for {
-		if f := held; f != nil {
-			held = nil
-			if !write(f) {
+		f := held
+		held = nil
+		if f == nil && draining {
+			select {
+			case f = <-c.send:
+			default:
 				return
 			}
-			continue
 		}
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-c.stop:
-			if c.dropQueue {
+		if f == nil {
+			select {
+			case <-c.ctx.Done():
 				return
-			}
-			for {
-				f := held
-				held = nil
-				if f == nil {
-					select {
-					case f = <-c.send:
-					default:
-						return
-					}
-				}
-				if !write(f) {
+			case <-c.stop:
+				if c.dropQueue {
 					return
 				}
+				draining = true
+				continue
+			case f = <-c.send:
 			}
-		case f := <-c.send:
-			if !write(f) {
-				return
-			}
+		}
+		if !write(f) {
+			return
 		}
 	}
 }
