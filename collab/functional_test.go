@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +30,47 @@ func entry(m msg, userID string) *collab.PresenceEntry {
 		}
 	}
 	return nil
+}
+
+// Presence frames of a session are paced: joins in quick succession share
+// frames, and the last state is always sent. Here 20 people join a public
+// session at once and the owner's presence ends listing all 21; then one
+// change right after another (a leave just after a frame went out) still
+// reaches the owner.
+func TestPresenceOfABurstOfJoinsEndsComplete(t *testing.T) {
+	e := newEnv(t, 1)
+	owner := e.User("owner")
+	s := e.Session(owner, true, "")
+	others := make([]user, 20)
+	for i := range others {
+		others[i] = e.User(fmt.Sprintf("guest%02d", i))
+	}
+	co := e.Dial(owner)
+	co.Join(s.ID)
+	cs := make([]*client, len(others))
+	for i, u := range others {
+		cs[i] = e.Dial(u)
+	}
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Send(map[string]any{"type": "join", "session": s.ID}) }()
+	}
+	wg.Wait()
+	everyone := func(m msg) bool { return m.Type == "presence" && len(m.Participants) == 1+len(others) }
+	co.Next("presence listing all 21", everyone)
+	for _, c := range cs {
+		c.Next("presence listing all 21", everyone)
+	}
+	frames := len(co.Frames("presence")) + 1
+	t.Logf("the owner got %d presence frames for %d joins", frames, len(others))
+
+	// Two changes in a row: the second falls within the spacing of the first.
+	cs[0].Send(map[string]any{"type": "leave"})
+	cs[1].Send(map[string]any{"type": "leave"})
+	co.Next("presence without the two who left", func(m msg) bool {
+		return m.Type == "presence" && len(m.Participants) == len(others)-1 && entry(m, others[0].ID) == nil && entry(m, others[1].ID) == nil
+	})
 }
 
 func TestPresence(t *testing.T) {
