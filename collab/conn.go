@@ -145,13 +145,19 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
-		if !c.limiter.Allow() || !c.quota.msgs.Allow() {
+		if !c.limiter.Allow() {
 			c.strikes++
 			if c.strikes > 3*c.hub.msgBurst {
 				c.close(closeFlood, "too many messages")
 				return
 			}
 			c.sendError("rate_limited", "too many messages, slow down", "")
+			continue
+		}
+		if !c.quota.msgs.Allow() {
+			// The account's connections together sent too much: refused, but
+			// not a strike against this one, which may be a quiet tab.
+			c.sendError("rate_limited", "too many messages from your connections, slow down", "")
 			continue
 		}
 		c.strikes = 0

@@ -27,16 +27,29 @@ func (h *Hub) Current(ctx context.Context, f *codebuddy.File) (*codebuddy.File, 
 	h.mu.Unlock()
 	out := *f
 	if d != nil {
-		err := d.do(ctx, func() {
-			// Another node may have committed updates this one never heard of
-			// (a lost broker message, or a node that died between commit and
-			// publish): read the log's tail, as opening the file does, so a
-			// read never goes back behind what a client was acknowledged.
-			if err := d.catchUpAndBroadcast(ctx); err != nil {
-				h.logger.Warn("catch up on read", "file", d.fileID, "err", err)
+		// Another node may have committed updates this one never heard of (a
+		// lost broker message, or a node that died between commit and
+		// publish): read the log's tail, as opening the file does, so a read
+		// never goes back behind what a client was acknowledged. The query
+		// runs off the document's goroutine, which keeps taking edits.
+		var v int64
+		err := d.do(ctx, func() { v = d.version })
+		var tail []codebuddy.FileUpdate
+		if err == nil {
+			var lerr error
+			if tail, lerr = h.log.Updates(ctx, f.ID, v, -1); lerr != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				h.logger.Warn("catch up on read", "file", f.ID, "err", lerr)
 			}
-			out.Content, out.Version = d.doc.String(), d.version
-		})
+			err = d.do(ctx, func() {
+				if err := d.applyAndBroadcast(tail); err != nil {
+					h.logger.Warn("catch up on read", "file", f.ID, "err", err)
+				}
+				out.Content, out.Version = d.doc.String(), d.version
+			})
+		}
 		if err == nil {
 			return &out, nil
 		}

@@ -394,11 +394,17 @@ func (d *document) answer(batch []*pushReq, results []error, versions []int64) {
 
 // catchUpAndBroadcast loads what other nodes committed and sends it to local subscribers.
 func (d *document) catchUpAndBroadcast(ctx context.Context) error {
-	before := d.version
 	ups, err := d.hub.log.Updates(ctx, d.fileID, d.version, -1)
 	if err != nil {
 		return err
 	}
+	return d.applyAndBroadcast(ups)
+}
+
+// applyAndBroadcast applies the committed updates among ups that this node
+// has not applied yet and sends them to local subscribers (run's goroutine).
+func (d *document) applyAndBroadcast(ups []codebuddy.FileUpdate) error {
+	before := d.version
 	fresh, err := d.applyStored(ups)
 	if len(fresh) > 0 {
 		d.broadcast(before, fresh, false)

@@ -73,6 +73,32 @@ func TestPresenceOfABurstOfJoinsEndsComplete(t *testing.T) {
 	})
 }
 
+// When a node shuts down, its members leave one after another within the
+// presence spacing; the other nodes must still hear the last of them at once,
+// not keep showing the departed until that node's entries go stale.
+func TestPresenceAfterANodeShutsDown(t *testing.T) {
+	e := newEnv(t, 2)
+	alice, bob, carol := e.User("alice"), e.User("bob"), e.User("carol")
+	s := e.Session(alice, true, "")
+	ca := e.DialNode(1, alice)
+	ca.Join(s.ID)
+	var cb *client
+	for _, u := range []user{bob, carol} {
+		cb = e.DialNode(0, u)
+		cb.Join(s.ID)
+	}
+	ca.Next("presence with all three", func(m msg) bool { return m.Type == "presence" && len(m.Participants) == 3 })
+	// A presence change on node0 right before it closes: the leaves that
+	// follow all fall within the spacing.
+	cb.Open(s.File)
+	ca.Next("presence with carol in the file", func(m msg) bool { return m.Type == "presence" && hasUser(m, carol.ID, s.File) })
+	forgetPresence(ca)
+	e.Nodes[0].Hub.Close()
+	ca.Next("presence with alice alone", func(m msg) bool {
+		return m.Type == "presence" && len(m.Participants) == 1 && entry(m, alice.ID) != nil
+	})
+}
+
 func TestPresence(t *testing.T) {
 	clk := &clock{}
 	e := newEnv(t, 2, hubOption(func(o *collab.Options) { o.Now = clk.Now; o.IdleAfter = time.Minute }))

@@ -591,7 +591,9 @@ func (h *Hub) presenceChanged(sessionID string) {
 		return
 	}
 	wait := presenceEvery - now.Sub(p.last)
-	if wait <= 0 {
+	// While the hub closes, its connections leave one after another and
+	// each leave goes out at once: the other nodes must hear the last one.
+	if wait <= 0 || h.closing {
 		p.last = now
 		h.mu.Unlock()
 		h.sendPresence(sessionID, true)
@@ -602,11 +604,8 @@ func (h *Hub) presenceChanged(sessionID string) {
 	time.AfterFunc(wait, func() {
 		h.mu.Lock()
 		p.scheduled, p.last = false, time.Now()
-		closing := h.closing
 		h.mu.Unlock()
-		if !closing {
-			h.sendPresence(sessionID, true)
-		}
+		h.sendPresence(sessionID, true)
 	})
 }
 
