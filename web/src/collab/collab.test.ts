@@ -488,20 +488,28 @@ describe("Connection", () => {
     expect(connection.status).toBe("refused");
     expect(session.getSnapshot().connection).toBe("refused");
     expect(session.getSnapshot().unconfirmed).toBe(1);
-    // The server refuses the next try as well: still "refused", never "reconnecting".
+    const shown: string[] = [];
+    session.subscribe(() => shown.push(session.getSnapshot().connection));
+    // The server refuses the next tries as well: still "refused", never "reconnecting".
+    net.overLimit.add("ann");
     for (let i = 0; i < 3; i++) {
       clock.advance(1600);
       net.run();
-      net.socketsOf("ann").at(-1)!.close(4030, "too many");
-      net.run();
     }
+    net.overLimit.delete("ann");
     expect(statuses).not.toContain("reconnecting");
+    // Each try is let in and closed again: the session keeps saying "refused"
+    // through it rather than flashing "open" (the indicator's "Connecting…").
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.filter((s) => s !== "refused").join(",")).toBe("");
     // Every retry waited for the cap (random() = 0.5: 3/4 of 1600), not 75 ms.
     expect(clock.delays.filter((d) => d !== 60_000).slice(-4)).toEqual([1200, 1200, 1200, 1200]); // 60 s: heartbeats
     // Once a tab is closed the next try gets in and the edit goes through.
     clock.advance(1600);
     net.run();
     expect(connection.status).toBe("open");
+    expect(session.getSnapshot().connection).toBe("open");
+    expect(session.getSnapshot().joined).toBe(true);
     expect(session.getSnapshot().unconfirmed).toBe(0);
     expect(textOf(doc)).toBe("Xhello");
     expect(net.server.text(FILE)).toBe("Xhello");

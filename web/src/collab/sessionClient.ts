@@ -338,13 +338,17 @@ export class SessionClient {
       const chat = this.snapshot.chat.map((m) => (m.pending ? { ...m, pending: false, failed: true } : m));
       this.update({ joined: false, chat });
     }
-    this.update({ connection: status });
+    // A tab refused for having too many siblings is let in and closed again
+    // at each retry: it stays "refused" until it is really joined, rather
+    // than flashing "Connecting…" every few seconds.
+    this.update({ connection: status === "open" && this.snapshot.connection === "refused" ? "refused" : status });
   }
 
   private handleMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case "joined": {
         this.update({
+          connection: this.connection.status,
           joined: true,
           me: { id: msg.user.id, username: msg.user.username },
           role: msg.role,

@@ -27,14 +27,12 @@ import { useFileActions } from "./useFileActions";
 import { usePlaygroundShortcuts } from "./usePlaygroundShortcuts";
 import { useSessionClient } from "./useSessionClient";
 import { useSessionEvents } from "./useSessionEvents";
-import { useSteady } from "./useSteady";
+import { useBarUnconfirmed, useUnsavedTabs } from "./useSavingState";
 
 type MobilePanel = "files" | "editor" | "run" | "chat";
 
 /** One empty list, so "nothing yet" keeps the same identity between renders. */
 const NONE: never[] = [];
-/** "Saving…" and a tab's syncing dot show once saving has taken this long. */
-const SHOW_SAVING_AFTER_MS = 400;
 
 /** The collaborative IDE for one coding session. */
 export default function PlaygroundPage({ sessionId, user }: { sessionId: string; user: User }) {
@@ -188,11 +186,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const keepMember = useCallback(() => setRemoving(null), []);
   const stopRun = useCallback((id: string) => client?.cancelRun(id), [client]);
   // Tabs re-render when a tab turns saved or unsaved, not at every count.
-  const unsavedIds = useSteady(documents ? Object.keys(documents).filter((id) => documents[id]!.unconfirmed > 0).join("\n") : "", "", SHOW_SAVING_AFTER_MS);
-  const unsaved = useMemo(() => {
-    const ids = new Set(unsavedIds.split("\n"));
-    return (id: string) => ids.has(id);
-  }, [unsavedIds]);
+  const unsaved = useUnsavedTabs(documents);
   // Stable callbacks so the memoised panels re-render only when their data changes.
   const sendChat = useCallback((text: string) => client?.sendChat(text), [client]);
   const retryChat = useCallback((id: string) => client?.retryChat(id), [client]);
@@ -262,12 +256,7 @@ export default function PlaygroundPage({ sessionId, user }: { sessionId: string;
   const myActiveRunId = useMemo(() => [...runs].reverse().find((r) => r.phase !== "finished" && (!r.userId || r.userId === user.id))?.id ?? null, [runs, user.id]);
   const pendingRequests = useMemo(() => (requests.data ?? NONE).filter((r: AccessRequest) => r.status === "pending").length, [requests.data]);
   const connection = snapshot?.connection ?? "connecting";
-  // Online the bar only says whether something is still saving, and only once
-  // it has taken a while, so a keystroke's 1 → 2 → 0 pending edits do not
-  // re-render the header at all. Offline it counts the edits kept, at once.
-  const online = connection === "open" && joined;
-  const savingShown = useSteady(online ? Math.min(unconfirmed, 1) : 0, 0, SHOW_SAVING_AFTER_MS);
-  const barUnconfirmed = online ? savingShown : unconfirmed;
+  const barUnconfirmed = useBarUnconfirmed(connection === "open" && joined, unconfirmed);
   // The header is one element kept between renders while its inputs stay the
   // same, so socket events that only touch a panel do not re-render it.
   const header = useMemo(

@@ -259,6 +259,11 @@ export class FakeNetwork {
   private readonly queue: (() => void)[] = [];
   /** Users whose new connections are refused (simulates being offline). */
   readonly offline = new Set<string>();
+  /**
+   * Users with too many connections: a new one opens and is closed at once
+   * with 4030, before anything it sends is read (as the server does).
+   */
+  readonly overLimit = new Set<string>();
 
   enqueue(fn: () => void): void {
     this.queue.push(fn);
@@ -275,6 +280,12 @@ export class FakeNetwork {
           return;
         }
         socket.readyState = 1;
+        if (this.overLimit.has(userId)) {
+          socket.onopen?.({});
+          socket.readyState = 3;
+          socket.onclose?.({ code: 4030, reason: "too many open connections for this account (32): close a tab" });
+          return;
+        }
         this.server.sockets.add(socket);
         socket.onopen?.({});
       });
