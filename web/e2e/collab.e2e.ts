@@ -231,6 +231,35 @@ describe("two people in one session", () => {
     await expect.poll(() => docText(eve)).toContain("# from a phone 📱");
   });
 
+  test("a fifth tab of one account is told to close one, and gets in once one closes", async () => {
+    const kim = await signUp(`kim_${suffix}`);
+    await kim.goto(`${server.url}/invite/${await invite(ann, sessionId, "editor")}`);
+    await kim.locator(".cm-content").waitFor();
+    await saved(kim);
+    const tabs = [kim];
+    const openTab = async () => {
+      const page = await kim.context().newPage();
+      page.on("pageerror", (e) => consoleErrors.push(`kim tab: ${e.message}`));
+      await page.goto(`${server.url}/s/${sessionId}`);
+      return page;
+    };
+    for (let i = 0; i < 3; i++) {
+      const page = await openTab();
+      await saved(page); // joined: one of the account's four connections
+      tabs.push(page);
+    }
+    const fifth = await openTab();
+    await fifth.getByRole("status").filter({ hasText: "too many tabs open for your account; close one to reconnect" }).waitFor({ timeout: 20_000 });
+    await fifth.screenshot({ path: join(SHOTS, "too-many-tabs.png") });
+    await tabs.pop()!.close();
+    // It retries at the backoff cap (7.5-15 s), then joins and can edit.
+    await fifth.waitForFunction(() => document.querySelector(".connection")?.textContent === "All changes saved", null, { timeout: 40_000 });
+    await fifth.locator(".cm-content").click();
+    await fifth.keyboard.press("Control+End");
+    await fifth.keyboard.type("\n# from the fifth tab");
+    await expect.poll(() => docText(ann), { timeout: 20_000 }).toContain("# from the fifth tab");
+  });
+
   test("no page threw an uncaught error", () => {
     expect(consoleErrors).toEqual([]);
   });

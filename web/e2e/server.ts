@@ -52,6 +52,9 @@ export async function startServer(): Promise<RunningServer> {
       CODEBUDDY_GO_CACHE_DIR: process.env.CODEBUDDY_GO_CACHE_DIR ?? "/var/tmp/codebuddy-test-gocache",
       CODEBUDDY_EXEC_SLOTS: "2",
       CODEBUDDY_LOG_LEVEL: "warn",
+      // Low, so that the too-many-tabs test needs only five pages; no other
+      // test holds more than two connections of one account.
+      CODEBUDDY_WS_CONNS_PER_USER: "4",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
