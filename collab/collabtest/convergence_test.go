@@ -171,6 +171,22 @@ func TestConvergenceTwoNodes(t *testing.T) {
 	t.Logf("%d versions before the kill, %d after", head, head2)
 }
 
+// unlinkedNodes starts nodes A and B on one PostgreSQL schema without a
+// broker, so neither hears of what the other commits, and two editors of one
+// file: peers[0] with it open on B (which loads it at version 0), peers[1] on A.
+func unlinkedNodes(t *testing.T) (ctx context.Context, b *testserver.Server, peers []*peer, file string) {
+	testserver.Service(t, testserver.PostgresURLEnv, testserver.RequirePostgresEnv)
+	db := "CODEBUDDY_DATABASE_URL=" + sqlstoretest.SchemaURL(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	t.Cleanup(cancel)
+	a := startServer(t, "", db)
+	b = startServer(t, "", db)
+	peers, session, file := newPeers(t, a.URL, 2)
+	peers[0].connect(t, ctx, b.URL, session, file)
+	peers[1].connect(t, ctx, a.URL, session, file)
+	return ctx, b, peers, file
+}
+
 // A node that has a file loaded must not hand out a stale document when
 // another node committed updates it never heard of (that node died between
 // commit and publish, or the broker lost the message). Here node A has no
@@ -178,16 +194,8 @@ func TestConvergenceTwoNodes(t *testing.T) {
 // acknowledged, and who moves to node B with a further edit unconfirmed,
 // keeps that edit and converges with an editor who stayed on B.
 func TestOpenSeesUpdatesCommittedElsewhere(t *testing.T) {
-	testserver.Service(t, testserver.PostgresURLEnv, testserver.RequirePostgresEnv)
-	db := "CODEBUDDY_DATABASE_URL=" + sqlstoretest.SchemaURL(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	a := startServer(t, "", db)
-	b := startServer(t, "", db)
-	peers, session, file := newPeers(t, a.URL, 2)
+	ctx, b, peers, file := unlinkedNodes(t)
 	stay, mover := peers[0], peers[1]
-	stay.connect(t, ctx, b.URL, session, file) // B loads the file at version 0
-	mover.connect(t, ctx, a.URL, session, file)
 
 	r := rand.New(rand.NewPCG(5, 5))
 	mover.edit(t, r)
@@ -211,16 +219,8 @@ func TestOpenSeesUpdatesCommittedElsewhere(t *testing.T) {
 // is applied (not refused as a conflict), and B's own editor is sent what it
 // had missed, ending on the same text.
 func TestFileReadSeesUpdatesCommittedElsewhere(t *testing.T) {
-	testserver.Service(t, testserver.PostgresURLEnv, testserver.RequirePostgresEnv)
-	db := "CODEBUDDY_DATABASE_URL=" + sqlstoretest.SchemaURL(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	a := startServer(t, "", db)
-	b := startServer(t, "", db)
-	peers, session, file := newPeers(t, a.URL, 2)
+	ctx, b, peers, file := unlinkedNodes(t)
 	stay, writer := peers[0], peers[1]
-	stay.connect(t, ctx, b.URL, session, file) // B loads the file at version 0
-	writer.connect(t, ctx, a.URL, session, file)
 
 	r := rand.New(rand.NewPCG(7, 7))
 	for range 3 {
@@ -249,7 +249,7 @@ func TestFileReadSeesUpdatesCommittedElsewhere(t *testing.T) {
 	if patched.Version != base+1 || patched.Content != "replaced on B" {
 		t.Fatalf("PATCH on B: version %d %q, want %d %q", patched.Version, patched.Content, base+1, "replaced on B")
 	}
-	// A never hears of B's replacement either; its editor's next open there must.
+	// B's own editor is sent what it had missed, then the replacement.
 	if err := stay.doc.WaitVersion(ctx, base+1); err != nil {
 		t.Fatalf("B's editor did not get the missed updates: %v (state %+v)", err, stay.doc.State())
 	}
