@@ -3,6 +3,7 @@ import type { ConnectionStatus } from "../collab/connection";
 /** Says whether edits reach the others right now, and how many wait. */
 export function ConnectionIndicator({ status, joined, unconfirmed }: { status: ConnectionStatus; joined: boolean; unconfirmed: number }) {
   const online = status === "open" && joined;
+  const kept = `${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} kept`;
   const text = online
     ? unconfirmed > 0
       ? "Saving…"
@@ -10,9 +11,9 @@ export function ConnectionIndicator({ status, joined, unconfirmed }: { status: C
     : status === "connecting" || (status === "open" && !joined)
       ? "Connecting…"
       : status === "refused"
-        ? `Offline — too many tabs open for your account; close one to reconnect${unconfirmed > 0 ? ` (${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} kept)` : ""}`
+        ? `Offline — too many tabs open for your account; close one to reconnect${unconfirmed > 0 ? ` (${kept})` : ""}`
         : unconfirmed > 0
-          ? `Offline — ${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} kept, reconnecting…`
+          ? `Offline — ${kept}, reconnecting…`
           : "Offline — reconnecting…";
   return (
     <span className={`connection ${online ? "online" : "offline"}`} role="status">
